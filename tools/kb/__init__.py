@@ -1,0 +1,1 @@
+"""催收知识库 tooling: the validation and rendering logic shared by hooks, CLIs and tests."""
