@@ -1,0 +1,120 @@
+"""MkDocs glue for the 催收知识库 checks (called from hooks/kb_build.py).
+
+Per build pass: parse every page once (on_files), run every check in the default-language
+pass only (mkdocs-static-i18n rebuilds once per language), expand generator markers and
+render call scripts in every pass, and fail the build with one summary after every
+problem has been logged — before the other languages are built, with the half-written
+site directory emptied so nothing stale looks valid.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+from mkdocs.exceptions import PluginError
+from mkdocs.plugins import get_plugin_logger
+
+from kb import generated
+from kb.call_scripts import PAGE_LINK_SCHEME
+from kb.problems import Problem
+from kb.site import Site, build_site
+from kb.validate import check_site
+
+log = get_plugin_logger("kb")
+_PAGE_LINK = re.compile(r'href="' + re.escape(PAGE_LINK_SCHEME) + r'(?P<path>[^"#]+)(?P<fragment>#[^"]*)?"')
+
+
+class BuildState:
+    def __init__(self) -> None:
+        self.command = "build"
+        self.site: Site | None = None
+        self.problems: list[Problem] = []
+        self.default_pass = True
+        self.missing_snippets: dict[str, set[int]] = {}
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    @staticmethod
+    def is_default_language(config) -> bool:
+        plugin = config.plugins.get("i18n")
+        if plugin is None:
+            return True
+        current = getattr(plugin, "current_language", None)
+        return current is None or current == getattr(plugin, "default_language", current)
+
+    # -- events ----------------------------------------------------------------------------
+
+    def on_startup(self, command: str) -> None:
+        self.command = command
+
+    def on_files(self, files, config) -> None:
+        self.default_pass = self.is_default_language(config)
+        self.site = build_site(config, files.documentation_pages())
+        if not self.default_pass:
+            return
+        self.problems = check_site(self.site)
+        self.missing_snippets = {}
+        for item in self.problems:
+            log.warning(item.format())
+            if item.code == "include-missing":
+                self.missing_snippets.setdefault(item.path, set()).add(item.line)
+
+    def on_page_read_source(self, page) -> str | None:
+        """Serve a decoded stand-in for non-UTF-8 files (reported already) instead of crashing."""
+        source = self.site.pages.get(page.file.src_uri) if self.site else None
+        if source is not None and source.decode_error is not None:
+            return source.text
+        return None
+
+    def on_page_markdown(self, markdown: str, page) -> str:
+        source = self.site.pages.get(page.file.src_uri) if self.site else None
+        if source is None:
+            return markdown
+        missing = self.missing_snippets.get(source.display)
+        if missing:
+            # Drop includes already reported missing, so pymdownx.snippets does not abort the build
+            # before every other problem has been reported.
+            offset = source.front_matter.body_line if source.front_matter and not source.front_matter.error else 1
+            lines = markdown.split("\n")
+            for line in missing:
+                index = line - offset
+                if 0 <= index < len(lines) and "8<" in lines[index]:
+                    lines[index] = ""
+            markdown = "\n".join(lines)
+        return generated.expand_markers(markdown, page.file.src_uri, self.site)
+
+    def on_page_content(self, html: str, page, files) -> str:
+        source = self.site.pages.get(page.file.src_uri) if self.site else None
+        if source is None or not source.scripts:
+            return html
+        # Script ids live in superfences output, stashed before MkDocs collects anchors.
+        if page.present_anchor_ids is not None:
+            page.present_anchor_ids.update(source.script_ids)
+
+        def rewrite(match: re.Match) -> str:
+            target = files.get_file_from_path(match.group("path"))
+            if target is None:
+                return match.group(0).replace(PAGE_LINK_SCHEME, "")
+            return f'href="{target.url_relative_to(page.file)}{match.group("fragment") or ""}"'
+
+        return _PAGE_LINK.sub(rewrite, html)
+
+    def on_post_build(self, config) -> None:
+        if not self.default_pass or not self.problems:
+            return
+        count = len(self.problems)
+        files = len({p.path for p in self.problems})
+        summary = f"知识库检查发现 {count} 个问题（涉及 {files} 个文件），详见上方各条 WARNING；修改后重新构建。"
+        if self.command == "serve":
+            log.warning(summary)
+            return
+        site_dir = Path(config.site_dir)
+        if site_dir.is_dir():
+            for child in site_dir.iterdir():
+                shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+        raise PluginError(summary)
+
+
+STATE = BuildState()

@@ -1,0 +1,105 @@
+"""All site checks in one call: `check_site(site)` -> sorted problems.
+
+Each rule lives in its own module (frontmatter, call_scripts, links, generated,
+kb.redlines); this module only composes them, for the build hook and `kb-check`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from kb import generated
+from kb.call_scripts import check_script
+from kb.frontmatter import check_front_matter
+from kb.links import check_glossary, check_orphans, check_script_anchors, check_snippets
+from kb.problems import Problem, problem, suggest
+from kb.site import PageSource, Site
+
+log = logging.getLogger(__name__)
+
+
+def check_duplicate_script_ids(site: Site) -> list[Problem]:
+    seen: dict[str, str] = {}
+    problems = []
+    for page in site.pages.values():
+        for script in page.scripts:
+            if not script.id:
+                continue
+            where = f"{page.display}:{script.line}"
+            if script.id in seen:
+                problems.append(problem(page.display, script.line, "script-id-duplicate", value=script.id, other=seen[script.id]))
+            else:
+                seen[script.id] = where
+    return problems
+
+
+def check_markers(site: Site, page: PageSource) -> list[Problem]:
+    problems = []
+    for marker in page.markers:
+        if marker.name not in generated.GENERATORS:
+            problems.append(problem(page.display, marker.line, "generator-unknown", value=marker.name,
+                                    hint=suggest(marker.name, generated.GENERATORS)))
+            continue
+        try:
+            generated.run(site, page.path, marker.name, marker.args)
+        except generated.GeneratorError as exc:
+            problems.append(problem(page.display, marker.line, "generator-args", value=marker.name, reason=exc))
+    return problems
+
+
+def redline_checker():
+    """kb.redlines.check_markdown, or None while that module is not installed."""
+    try:
+        from kb.redlines import check_markdown
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.startswith("kb.redlines"):
+            log.info("kb.redlines 未安装，跳过红线检查")
+            return None
+        raise
+    return check_markdown
+
+
+def check_redlines(page: PageSource, checker) -> list[Problem]:
+    problems = []
+    for finding in checker(page.text, page.display):
+        if getattr(finding, "severity", "error") != "error":
+            continue
+        text = finding.message
+        if getattr(finding, "match", None):
+            text += f"（「{finding.match}」）"
+        if getattr(finding, "suggestion", None):
+            text += f"；建议：{finding.suggestion}"
+        line = finding.line
+        if getattr(finding, "column", None):
+            text += f"（第 {finding.column} 列）"
+        problems.append(problem(page.display, line, "redline", rule=finding.rule, text=text))
+    return problems
+
+
+def check_page(site: Site, page: PageSource, checker=None) -> list[Problem]:
+    """Checks local to one page (front matter, scripts, markers, red lines)."""
+    if page.decode_error is not None:
+        return [page.decode_error]
+    problems = check_front_matter(page.front_matter, page.path, set(site.pages), site.vocabulary, page.display)
+    for script in page.scripts:
+        problems += check_script(script, set(site.pages), site.vocabulary)
+    problems += check_markers(site, page)
+    if checker is not None:
+        problems += check_redlines(page, checker)
+    return problems
+
+
+def check_site(site: Site, only: set[str] | None = None, redlines: bool = True) -> list[Problem]:
+    """Every problem of the site; `only` limits the report to these docs-relative pages (site-wide rules still run)."""
+    checker = redline_checker() if redlines else None
+    problems: list[Problem] = []
+    for path, page in site.pages.items():
+        if only is None or path in only:
+            problems += check_page(site, page, checker)
+    site_wide = check_duplicate_script_ids(site) + check_snippets(site) + check_script_anchors(site) + check_orphans(site)
+    if only is not None:
+        shown = {site.pages[p].display for p in only if p in site.pages}
+        site_wide = [p for p in site_wide if p.path in shown]
+    else:
+        site_wide += check_glossary(site)
+    return sorted(set(problems + site_wide))
