@@ -1,0 +1,63 @@
+"""MkDocs hook: the generated Traditional edition (zh-Hant) and the per-edition Chinese search.
+
+Thin wrapper: the conversion lives in kb.hant, the index work in kb.search_index.
+mkdocs-static-i18n runs every event once per language (zh first, then zh-Hant).
+"""
+
+from __future__ import annotations
+
+from mkdocs.plugins import event_priority, get_plugin_logger
+
+from kb import hant, search_index
+
+log = get_plugin_logger(__name__)
+
+_state = search_index.BuildState()
+
+
+def _language(config) -> str:
+    plugin = config.plugins.get("i18n")
+    return getattr(plugin, "current_language", None) or config.theme.get("language") or search_index.SOURCE_LANGUAGE
+
+
+def on_config(config):
+    _state.start_language(_language(config))
+
+
+def on_pre_build(config):
+    # Segment Traditional text exactly like its Simplified source (see kb.search_index).
+    search_index.install_segmenter(config.plugins.get("material/search") or config.plugins.get("search"), _state)
+
+
+@event_priority(-150)  # after mkdocs-static-i18n has built this language's nav
+def on_nav(nav, config, files):
+    if _state.is_hant:
+        hant.convert_nav(nav)
+    return nav
+
+
+def on_page_content(html, page, config, files):
+    _state.remember_page(page)
+    if _state.is_hant and not hant.is_handwritten(page):
+        html = hant.convert_page(html, page)
+    return html
+
+
+@event_priority(-50)
+def on_post_page(output, page, config):
+    if _state.is_hant:
+        output = hant.convert_chrome(output)
+        output = hant.point_search_at_edition(output, _state.language)
+    return output
+
+
+# After mkdocs-static-i18n (priority -100), which builds zh-Hant and then writes ONE index
+# for all languages: split it per edition, add keywords, and shrink it.
+@event_priority(-200)
+def on_post_build(config):
+    plugin = config.plugins.get("i18n")
+    if plugin is not None and getattr(plugin, "building", False):
+        return  # nested zh-Hant build; the outer build finishes the index
+    report = search_index.finalize(config.site_dir, _state)
+    for line in report:
+        log.info(line)

@@ -1,0 +1,221 @@
+"""Per-edition Chinese search index for 催收知识库.
+
+mkdocs-static-i18n builds zh, then zh-Hant into site/zh-Hant/, and writes ONE
+site/search/search_index.json holding both editions, which every page loads. This module:
+
+* segments Traditional text exactly like its Simplified source (jieba's dictionary has
+  no Traditional entries): the text is converted to Simplified (a length-preserving,
+  character-level mapping), cut by jieba, and the cuts are mapped back;
+* splits the index per edition (site/search/… for zh, site/zh-Hant/search/… for zh-Hant,
+  with the zh-Hant pages pointed at their own index by kb.hant.point_search_at_edition);
+* adds each page's front-matter ``keywords`` (everyday words) to its page entry as a
+  field of its own, boosted in mkdocs.yml (plugins → search → fields → keywords);
+* rewrites the JSON compactly as UTF-8 (Material escapes every CJK character as \\uXXXX).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kb import hant
+
+SOURCE_LANGUAGE = "zh"
+HANT_LANGUAGE = "zh-Hant"
+INDEX_PATH = Path("search") / "search_index.json"
+ZWSP = "\u200b"
+KEYWORDS_FIELD = "keywords"
+
+
+@dataclass
+class BuildState:
+    """What the hook learns while mkdocs-static-i18n builds one language after the other."""
+
+    language: str = SOURCE_LANGUAGE
+    # language → page location (relative to that edition's root) → keywords
+    keywords: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+
+    @property
+    def is_hant(self) -> bool:
+        return self.language == HANT_LANGUAGE
+
+    def start_language(self, language: str) -> None:
+        self.language = language
+        self.keywords.setdefault(language, {})
+
+    def remember_page(self, page) -> None:
+        words = page.meta.get(KEYWORDS_FIELD) or []
+        if isinstance(words, str):
+            words = [words]
+        words = [str(word).strip() for word in words if str(word).strip()]
+        if self.is_hant:
+            words = [hant.converter().convert(word) for word in words]
+        self.keywords.setdefault(self.language, {})[edition_location(page.url, self.language)] = words
+
+
+def edition_location(url: str, language: str) -> str:
+    """A page URL relative to its edition's root ('zh-Hant/a/b/' → 'a/b/')."""
+    prefix = f"{language}/"
+    if language != SOURCE_LANGUAGE and url.startswith(prefix):
+        return url[len(prefix) :]
+    if language != SOURCE_LANGUAGE and url == language:
+        return ""
+    return url
+
+
+# --- segmentation -----------------------------------------------------------------
+
+
+def segment_via_simplified(text: str, segment) -> str:
+    """Segment (Traditional) ``text`` with ``segment`` (Material's jieba segmenter) as if it
+    were Simplified: the ZWSP cuts made in the Simplified form are copied onto the original."""
+    simplified = hant.to_simplified(text)
+    if len(simplified) != len(text):  # not a 1:1 mapping (rare): segment as it is
+        return segment(text)
+    cut = segment(simplified)
+    out: list[str] = []
+    position = 0
+    for char in cut:
+        if position < len(text) and char == simplified[position]:
+            out.append(text[position])
+            position += 1
+        elif char == ZWSP:
+            out.append(ZWSP)
+        else:  # the segmenter changed the text otherwise: do not guess
+            return segment(text)
+    if position != len(text):
+        return segment(text)
+    return "".join(out)
+
+
+def install_segmenter(search_plugin, state: BuildState) -> None:
+    """Make Material's search plugin segment the zh-Hant edition like the zh edition."""
+    index = getattr(search_plugin, "search_index", None)
+    if index is None:
+        return
+    original = type(index)._segment_chinese.__get__(index)
+
+    def segment(data: str) -> str:
+        if state.is_hant:
+            return segment_via_simplified(data, original)
+        return original(data)
+
+    index._segment_chinese = segment
+
+
+# --- index post-processing --------------------------------------------------------
+
+
+def edition_of(location: str, languages: list[str]) -> str:
+    for language in languages:
+        if language != SOURCE_LANGUAGE and (location == language or location.startswith(f"{language}/")):
+            return language
+    return SOURCE_LANGUAGE
+
+
+def split_index(data: dict, state: BuildState) -> dict[str, dict]:
+    """One index per edition, locations relative to the edition's root, keywords added."""
+    languages = sorted(set(state.keywords) | {SOURCE_LANGUAGE, HANT_LANGUAGE})
+    editions: dict[str, dict] = {}
+    for language in languages:
+        editions[language] = {"config": dict(data["config"]), "docs": []}
+    for entry in data["docs"]:
+        language = edition_of(entry["location"], languages)
+        entry = dict(entry)
+        entry["location"] = edition_location(entry["location"], language)
+        words = state.keywords.get(language, {}).get(entry["location"])
+        if words:  # page entry (no '#'): the page itself is what the everyday word finds
+            entry[KEYWORDS_FIELD] = words
+        editions[language]["docs"].append(entry)
+    return {language: index for language, index in editions.items() if index["docs"]}
+
+
+def dump_index(data: dict) -> bytes:
+    """Compact UTF-8 JSON (no \\uXXXX escapes); the browser decodes JSON as UTF-8."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def index_path(site_dir: Path | str, language: str) -> Path:
+    root = Path(site_dir)
+    return root / INDEX_PATH if language == SOURCE_LANGUAGE else root / language / INDEX_PATH
+
+
+def finalize(site_dir: Path | str, state: BuildState) -> list[str]:
+    """Split the combined index per edition and shrink it; returns report lines (Chinese)."""
+    combined_path = index_path(site_dir, SOURCE_LANGUAGE)
+    raw = combined_path.read_bytes()
+    data = json.loads(raw)
+    report = [f"搜索索引（合并，Material 原始输出）：{len(raw):,} 字节，{len(data['docs'])} 条"]
+    for language, index in split_index(data, state).items():
+        path = index_path(site_dir, language)
+        before = len(json.dumps(index, separators=(",", ":")).encode("utf-8"))
+        payload = dump_index(index)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(payload)
+        report.append(
+            f"搜索索引 {language}：{path.relative_to(site_dir)}，{len(index['docs'])} 条，"
+            f"转义 JSON {before:,} 字节 → UTF-8 {len(payload):,} 字节"
+        )
+    return report
+
+
+# --- jieba user dictionary ---------------------------------------------------------
+
+USER_DICT_MARKER = "# ---- 以下由 python -m kb.search_index 生成（词汇表术语与全部繁体词条），请勿手改 ----"
+_WORD = re.compile(r"^\S+")
+
+
+def vocabulary_terms(vocabulary: dict) -> list[str]:
+    """Search-worthy terms from vocabulary.yml: tags, debtor types, scenarios, audiences."""
+    terms: list[str] = []
+    for group in vocabulary.get("tags", {}).values():
+        terms.extend(group)
+    terms.extend(vocabulary.get("debtor_types", {}))
+    terms.extend(vocabulary.get("call_script", {}).get("scenarios", {}))
+    terms.extend(vocabulary.get("audiences", {}).values())
+    return [t for t in dict.fromkeys(terms) if re.search(r"[\u4e00-\u9fff]", t) and len(t) > 1]
+
+
+def build_user_dict(text: str, vocabulary: dict) -> str:
+    """The user dictionary: the hand-kept part, then generated vocabulary + Traditional lines."""
+    manual = text.split(USER_DICT_MARKER, 1)[0].rstrip("\n")
+    lines = [line for line in manual.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    entries = {_WORD.match(line).group(0): line.split()[1:] for line in lines}
+    generated: list[str] = []
+    for term in vocabulary_terms(vocabulary):
+        if term not in entries:
+            entries[term] = []
+            generated.append(term)
+    convert = hant.converter().convert
+    out = [manual, USER_DICT_MARKER]
+    out.extend(generated)
+    seen = set(entries)
+    for word, rest in entries.items():
+        traditional = convert(word)
+        if traditional not in seen:
+            seen.add(traditional)
+            out.append(" ".join([traditional, *rest]))
+    return "\n".join(out) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    from kb.paths import DATA_DIR, load_vocabulary
+
+    path = DATA_DIR / "jieba_user_dict.txt"
+    new = build_user_dict(path.read_text(encoding="utf-8"), load_vocabulary())
+    if argv and "--check" in argv:
+        if path.read_text(encoding="utf-8") != new:
+            print(f"{path}：分词词典未更新。请运行：python -m kb.search_index")
+            return 1
+        return 0
+    path.write_text(new, encoding="utf-8")
+    print(f"已更新 {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    raise SystemExit(main(sys.argv[1:]))
