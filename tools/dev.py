@@ -81,8 +81,8 @@ def check_python_version(version: tuple[int, ...] = tuple(sys.version_info[:2]))
         )
 
 
-def venv_python(venv_dir: Path = VENV_DIR) -> Path:
-    return venv_dir / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+def venv_python(venv_dir: Path | None = None) -> Path:
+    return (venv_dir or VENV_DIR) / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 
 def tool_env() -> dict[str, str]:
@@ -102,11 +102,11 @@ def is_root() -> bool:
 # --------------------------------------------------------------------------- install stamp
 
 
-def install_fingerprint(lock_file: Path = LOCK_FILE, pyproject_file: Path = PYPROJECT_FILE) -> str:
+def install_fingerprint(lock_file: Path | None = None, pyproject_file: Path | None = None) -> str:
     """Hash of everything that decides what gets installed into .venv."""
     digest = hashlib.sha256()
     digest.update(f"scheme={INSTALL_SCHEME}\n".encode())
-    for path in (lock_file, pyproject_file):
+    for path in (lock_file or LOCK_FILE, pyproject_file or PYPROJECT_FILE):
         digest.update(f"{path.name}\n".encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
@@ -169,12 +169,12 @@ def apt_env() -> dict[str, str]:
     return dict(os.environ, DEBIAN_FRONTEND="noninteractive")
 
 
-def missing_system_packages(chromium_path: Path = CHROMIUM_PATH) -> list[str]:
+def missing_system_packages(chromium_path: Path | None = None) -> list[str]:
     """Debian packages the browser tests need that are not installed yet."""
     import glob
 
     missing = []
-    if not chromium_path.exists():
+    if not (chromium_path or CHROMIUM_PATH).exists():
         missing.append("chromium")
     if not any(glob.glob(pattern, recursive=True) for pattern in CJK_FONT_GLOBS):
         missing.append("fonts-noto-cjk")
