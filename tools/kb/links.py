@@ -21,7 +21,10 @@ ABBREVIATIONS_FILE = "abbreviations.md"
 def check_snippets(site: Site) -> list[Problem]:
     """Every --8<-- include resolves, and the links inside it resolve from the including page."""
     problems: list[Problem] = []
-    bases = "、".join(base.as_posix() for base in site.snippet_base) or "（未配置）"
+    root = site.docs_dir.resolve().parent
+    shown = [base.resolve().relative_to(root).as_posix() if base.resolve().is_relative_to(root) else base.as_posix()
+             for base in site.snippet_base]
+    bases = "、".join(shown) or "（未配置）"
     available = sorted({p.name for base in site.snippet_base if base.is_dir() for p in base.rglob("*.md")})
     snippet_cache: dict[str, list[tuple[int, str]]] = {}
     for page in site.pages.values():

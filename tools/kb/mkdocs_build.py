@@ -19,11 +19,11 @@ from mkdocs.plugins import get_plugin_logger
 from kb import generated
 from kb.call_scripts import PAGE_LINK_SCHEME
 from kb.problems import Problem
-from kb.site import Site, build_site
+from kb.site import SNIPPET_LINE, Site, build_site
 from kb.validate import check_site
 
 log = get_plugin_logger("kb")
-_PAGE_LINK = re.compile(r'href="' + re.escape(PAGE_LINK_SCHEME) + r'(?P<path>[^"#]+)(?P<fragment>#[^"]*)?"')
+_PAGE_LINK = re.compile(r'<a href="' + re.escape(PAGE_LINK_SCHEME) + r'(?P<path>[^"#]+)(?P<fragment>#[^"]*)?">(?P<label>[^<]*)</a>')
 
 
 class BuildState:
@@ -32,7 +32,7 @@ class BuildState:
         self.site: Site | None = None
         self.problems: list[Problem] = []
         self.default_pass = True
-        self.missing_snippets: dict[str, set[int]] = {}
+        self.missing_snippets: dict[str, set[str]] = {}
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -52,14 +52,16 @@ class BuildState:
     def on_files(self, files, config) -> None:
         self.default_pass = self.is_default_language(config)
         self.site = build_site(config, files.documentation_pages())
+        self.missing_snippets = {}
+        for page in self.site.pages.values():
+            for snippet in page.snippets:
+                if self.site.snippet_file(snippet.name) is None:
+                    self.missing_snippets.setdefault(page.display, set()).add(snippet.name)
         if not self.default_pass:
             return
         self.problems = check_site(self.site)
-        self.missing_snippets = {}
         for item in self.problems:
             log.warning(item.format())
-            if item.code == "include-missing":
-                self.missing_snippets.setdefault(item.path, set()).add(item.line)
 
     def on_page_read_source(self, page) -> str | None:
         """Serve a decoded stand-in for non-UTF-8 files (reported already) instead of crashing."""
@@ -76,11 +78,10 @@ class BuildState:
         if missing:
             # Drop includes already reported missing, so pymdownx.snippets does not abort the build
             # before every other problem has been reported.
-            offset = source.front_matter.body_line if source.front_matter and not source.front_matter.error else 1
             lines = markdown.split("\n")
-            for line in missing:
-                index = line - offset
-                if 0 <= index < len(lines) and "8<" in lines[index]:
+            for index, line in enumerate(lines):
+                match = SNIPPET_LINE.match(line)
+                if match and match.group("name") in missing:
                     lines[index] = ""
             markdown = "\n".join(lines)
         return generated.expand_markers(markdown, page.file.src_uri, self.site)
@@ -95,9 +96,10 @@ class BuildState:
 
         def rewrite(match: re.Match) -> str:
             target = files.get_file_from_path(match.group("path"))
-            if target is None:
-                return match.group(0).replace(PAGE_LINK_SCHEME, "")
-            return f'href="{target.url_relative_to(page.file)}{match.group("fragment") or ""}"'
+            if target is None:  # the page does not exist (yet): keep the label, drop the link
+                return match.group("label")
+            url = target.url_relative_to(page.file) + (match.group("fragment") or "")
+            return f'<a href="{url}">{match.group("label")}</a>'
 
         return _PAGE_LINK.sub(rewrite, html)
 

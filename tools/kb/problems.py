@@ -18,7 +18,7 @@ SUGGESTION_CUTOFF = 0.5
 # code -> (message template, what it means and how to fix it). Templates use str.format fields.
 MESSAGES: dict[str, tuple[str, str]] = {
     "encoding": (
-        "文件不是 UTF-8 编码（第 {line} 行附近的字节无法解码）",
+        "文件不是 UTF-8 编码（第 {bad_line} 行附近的字节无法解码）",
         "用编辑器把文件另存为 UTF-8（无 BOM 亦可）；不要用 GBK/GB2312 保存。",
     ),
     "front-matter-yaml": (

@@ -99,7 +99,7 @@ def parse_page(path: str, display: str, raw: bytes) -> PageSource:
         line = raw[: exc.start].count(b"\n") + 1
         from kb.problems import problem
 
-        page.decode_error = problem(display, line, "encoding", line=line)
+        page.decode_error = problem(display, line, "encoding", bad_line=line)
         page.text = raw.decode("utf-8", errors="replace")
         return page
     text = text.replace("\r\n", "\n")

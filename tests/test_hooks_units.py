@@ -1,0 +1,84 @@
+"""Fast checks of the kb rules without building a site (a fake red-line engine where needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from kb import generated, validate
+from kb.call_scripts import check_script, find_scripts, render_card
+from kb.frontmatter import check_front_matter, split_front_matter
+from kb.links import glossary_terms
+from kb.paths import load_vocabulary
+from kb.site import Site, parse_page
+
+
+def make_site(pages: dict[str, str]) -> Site:
+    parsed = {path: parse_page(path, f"docs/{path}", text.encode("utf-8")) for path, text in pages.items()}
+    return Site(Path("/nonexistent/docs"), "docs", parsed, set(pages), [], [], load_vocabulary())
+
+
+
+def test_front_matter_yaml_error_names_line():
+    fm = split_front_matter("---\ntitle: x\ntags: [a\nsources: [site]\n---\n正文\n", "docs/a.md")
+    assert fm.error is not None and fm.error.line in (3, 4) and "格式错误" in fm.error.message
+
+
+def test_front_matter_values_and_suggestions():
+    fm = split_front_matter("---\ntitle: x\ntags: [债务人类形]\nsources: [site]\nstages: [M4]\n---\n", "a.md")
+    messages = [p.message for p in check_front_matter(fm, "a.md", {"a.md"})]
+    assert any("债务人类形" in m and "您是不是想写：债务人类型" in m for m in messages)
+    assert any("M4" in m for m in messages)
+
+
+def test_script_checks_and_yaml_line():
+    text = "# t\n\n```call-script\nid: Bad_Id\ntitle: t\nscenario: 首次联络\nturns:\n  - 客服: 你好\n```\n"
+    (script,) = find_scripts(text, "docs/a.md")
+    codes = {p.code: p for p in check_script(script, set())}
+    assert {"script-id-format", "script-value"} <= set(codes)
+    broken = find_scripts("```call-script\nid: a\nturns:\n  - 催收员 你好: [\n```\n", "docs/a.md", first_line=10)[0]
+    assert broken.error is not None and broken.error.line >= 11
+
+
+def test_card_renders_traditional_speakers_as_roles():
+    html = render_card({"id": "x", "title": "t", "turns": [{"催收員": "您好"}, {"第三方": "不在"}]})
+    assert "call-script__turn--collector" in html and "call-script__turn--third-party" in html
+
+
+def test_generators_and_unknown_marker():
+    script = "```call-script\nid: s-one\ntitle: 甲\nscenario: 首次联系\nstages: [M2]\nturns:\n  - 催收员: 您好\n```\n"
+    site = make_site({
+        "scripts/a.md": "---\ntitle: A\ntags: [话术库]\nsources: [qikan-2022-08-collector]\n---\n" + script,
+        "sources.md": "---\ntitle: 来源\ntags: [来源]\nsources: [site]\n---\n<!-- kb:generate source-pages qikan-2022-08 -->\n"
+                      "<!-- kb:generate nope -->\n",
+    })
+    index = generated.run(site, "scripts/by-stage.md", "script-index", "by=stage")
+    assert "## M2（逾期 31–60 天） {#stage-m2}" in index and "[甲](a.md#s-one)" in index
+    assert generated.run(site, "sources.md", "source-pages", "qikan-2022-08") == "- [A](scripts/a.md)\n"
+    problems = validate.check_markers(site, site.pages["sources.md"])
+    assert [p.code for p in problems] == ["generator-unknown"] and problems[0].line == 7
+    expanded = generated.expand_markers("a\n```\n<!-- kb:generate nope -->\n```\n", "x.md", site)
+    assert "<!-- kb:generate nope -->" in expanded  # markers inside code are left alone
+
+
+def test_redline_findings_become_problems(monkeypatch):
+    finding = SimpleNamespace(path="docs/a.md", line=3, column=5, rule="R07", severity="error",
+                              message="虚假法律后果", match="坐牢", suggestion="如实说明法律程序")
+    warning = SimpleNamespace(**{**finding.__dict__, "severity": "warning"})
+    monkeypatch.setattr(validate, "redline_checker", lambda: (lambda text, path: [finding, warning]))
+    site = make_site({"a.md": "---\ntitle: A\ntags: [合规]\nsources: [site]\n---\n再不还就坐牢\n"})
+    problems = [p for p in validate.check_site(site) if p.code == "redline"]
+    assert len(problems) == 1 and problems[0].line == 3 and "R07" in problems[0].message and "坐牢" in problems[0].message
+
+
+def test_glossary_terms_from_headings():
+    assert {"M1", "M3+", "长账龄"} <= glossary_terms("## 阶段 {#s}\n\n### M1 {#m1}\n\n### M3+ {#m3-plus}\n\n### 长账龄 {#long}\n")
+
+
+@pytest.mark.parametrize("code", ["encoding", "front-matter-yaml", "script-id-duplicate", "orphan-page"])
+def test_message_table_lists_every_code(code):
+    from kb.problems import render_message_table
+
+    assert f"`{code}`" in render_message_table()
