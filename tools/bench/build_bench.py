@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""Benchmark of the 催收知识库 build hooks (not a test; prints a table).
+
+- Synthetic sites of N pages made from the real content (the docs tree copied until N
+  pages exist, script ids made unique per copy), built with and without hooks/kb_build.py:
+  wall time and peak RSS of the build process.
+- The real site: full `mkdocs build --strict` (both editions), and the rebuild time of
+  `mkdocs serve` after one page is edited.
+
+Usage: python tools/bench/build_bench.py [--sizes 200 1000 3000] [--skip-real]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SITE_INPUTS = ("mkdocs.yml", "docs", "hooks", "tools")
+SKIP_DIRS = {"_includes", "_overrides", "assets"}
+HOOK_LINE = "  - hooks/kb_build.py\n"
+# Runs one build in a child process and reports that process's peak RSS (KiB on Linux).
+RUNNER = (
+    "import resource, sys\n"
+    "from mkdocs.__main__ import cli\n"
+    "try:\n"
+    "    cli(sys.argv[1:], standalone_mode=False)\n"
+    "finally:\n"
+    "    print('PEAK_RSS_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+)
+
+
+def copy_project(target: Path) -> None:
+    for name in SITE_INPUTS:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, target / name)
+
+
+def content_pages(docs: Path) -> list[Path]:
+    return [p for p in docs.rglob("*.md") if not (set(p.relative_to(docs).parts) & SKIP_DIRS)]
+
+
+def make_synthetic(target: Path, pages: int) -> int:
+    """Copy the project, then add copies of the content tree under docs/copy-K/ until `pages` pages exist."""
+    copy_project(target)
+    docs = target / "docs"
+    originals = content_pages(docs)
+    texts = {p.relative_to(docs): p.read_text(encoding="utf-8", errors="replace") for p in originals}
+    script_ids = sorted({m for text in texts.values() for m in re.findall(r"^id:\s*([a-z0-9-]+)", text, re.M)},
+                        key=len, reverse=True)
+    id_pattern = re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, script_ids)) + r")(?![\w-])") if script_ids else None
+    count, copy = len(originals), 0
+    while count < pages:
+        copy += 1
+        for relative, text in texts.items():
+            if count >= pages:
+                break
+            if id_pattern is not None:
+                text = id_pattern.sub(lambda m: f"{m.group(1)}-c{copy}", text)
+            out = docs / f"copy-{copy}" / relative
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(text, encoding="utf-8")
+            count += 1
+    # Let MkDocs build the nav from the files (the copies are not in the hand-written nav).
+    config = (target / "mkdocs.yml").read_text(encoding="utf-8")
+    config = re.sub(r"(?ms)^nav:\n.*?(?=^\S|\Z)", "", config)
+    (target / "mkdocs.yml").write_text(config, encoding="utf-8")
+    return count
+
+
+def set_hooks(project: Path, enabled: bool) -> None:
+    config_file = project / "mkdocs.yml"
+    config = config_file.read_text(encoding="utf-8")
+    if enabled and HOOK_LINE not in config:
+        config = config.replace("hooks:\n", "hooks:\n" + HOOK_LINE, 1)
+    if not enabled:
+        config = config.replace(HOOK_LINE, "")
+    config_file.write_text(config, encoding="utf-8")
+
+
+def timed_build(project: Path, *extra: str) -> tuple[float, int, int]:
+    """(seconds, peak RSS in MiB, exit status) of one `mkdocs build` of `project`."""
+    env = dict(os.environ, NO_MKDOCS_2_WARNING="1", PYTHONPATH=str(project / "tools"))
+    site_dir = project / "site"
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", RUNNER, "build", "-q", "-d", str(site_dir), *extra],
+                          cwd=project, env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    peak = re.search(r"PEAK_RSS_KB (\d+)", done.stderr)
+    return elapsed, int(peak.group(1)) // 1024 if peak else -1, done.returncode
+
+
+def serve_rebuild(project: Path, port: int = 8765, timeout: float = 600) -> tuple[float, float]:
+    """(initial build seconds, rebuild seconds after editing one page) of `mkdocs serve`."""
+    env = dict(os.environ, NO_MKDOCS_2_WARNING="1", PYTHONPATH=str(project / "tools"), PYTHONUNBUFFERED="1")
+    process = subprocess.Popen([sys.executable, "-m", "mkdocs", "serve", "-a", f"127.0.0.1:{port}"], cwd=project,
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        start = time.perf_counter()
+        initial = _wait_for(process, "Serving on", start, timeout)
+        time.sleep(1)
+        page = project / "docs" / "scripts" / "first-contact.md"
+        page.write_text(page.read_text(encoding="utf-8") + "\n\n（基准测试：编辑一处。）\n", encoding="utf-8")
+        edited = time.perf_counter()
+        _wait_for(process, "Detected file changes", edited, timeout)
+        rebuild = _wait_for(process, "Reloading browsers", edited, timeout)
+        return initial, rebuild
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _wait_for(process: subprocess.Popen, text: str, since: float, timeout: float) -> float:
+    while time.perf_counter() - since < timeout:
+        line = process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"mkdocs serve exited before printing {text!r}")
+        if text in line:
+            return time.perf_counter() - since
+    raise TimeoutError(text)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[200, 1000, 3000])
+    parser.add_argument("--skip-real", action="store_true")
+    args = parser.parse_args()
+    rows = []
+    for size in args.sizes:
+        with tempfile.TemporaryDirectory(prefix=f"kb-bench-{size}-") as tmp:
+            project = Path(tmp)
+            pages = make_synthetic(project, size)
+            set_hooks(project, False)
+            without = timed_build(project)
+            set_hooks(project, True)
+            with_hooks = timed_build(project)
+            overhead = (with_hooks[0] / without[0] - 1) * 100
+            rows.append((pages, without, with_hooks, overhead))
+            print(f"{pages:>5} 页  无钩子 {without[0]:7.1f} s  {without[1]:5d} MiB | 有钩子 {with_hooks[0]:7.1f} s  "
+                  f"{with_hooks[1]:5d} MiB | 增加 {overhead:+5.1f} %  (退出码 {without[2]}/{with_hooks[2]})", flush=True)
+    if rows:
+        print("\n| 页面数 | 无钩子 (s) | 有钩子 (s) | 增加 | 每页 (ms，有钩子) | 峰值内存 无/有 (MiB) |")
+        print("| ---: | ---: | ---: | ---: | ---: | ---: |")
+        for pages, without, with_hooks, overhead in rows:
+            print(f"| {pages} | {without[0]:.1f} | {with_hooks[0]:.1f} | {overhead:+.1f} % | "
+                  f"{with_hooks[0] / pages * 1000:.0f} | {without[1]} / {with_hooks[1]} |")
+    if not args.skip_real:
+        with tempfile.TemporaryDirectory(prefix="kb-bench-real-") as tmp:
+            project = Path(tmp)
+            copy_project(project)
+            seconds, peak, status = timed_build(project, "--strict")
+            print(f"\n真实站点 mkdocs build --strict（简体 + 繁体）：{seconds:.1f} s，峰值 {peak} MiB，退出码 {status}")
+            initial, rebuild = serve_rebuild(project)
+            print(f"mkdocs serve：首次构建 {initial:.1f} s；编辑一页后重建 {rebuild:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
