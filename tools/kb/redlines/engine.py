@@ -1,0 +1,350 @@
+"""The matching engine: plain prose in, findings (with original positions) out."""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass
+
+from . import pii
+from .rules import Rule, RuleSet
+
+
+@dataclass(frozen=True)
+class Finding:
+    path: str
+    line: int  # 1-based
+    column: int  # 1-based, in characters of the original text
+    rule: str
+    severity: str
+    message: str
+    match: str
+    suggestion: str
+
+    def as_dict(self) -> dict:
+        return {
+            "path": self.path, "line": self.line, "column": self.column, "rule": self.rule,
+            "severity": self.severity, "message": self.message, "match": self.match,
+            "suggestion": self.suggestion,
+        }
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A raw hit in original offsets, before suppressions and line/column conversion."""
+
+    start: int
+    end: int
+    rule: str
+    severity: str
+    message: str
+    suggestion: str
+
+
+# --- time expressions for R03 ------------------------------------------------------------
+_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_NIGHT_WORDS = "凌晨|半夜|深夜|午夜|三更半夜|大半夜|深更半夜|后半夜|夜里两三点|睡觉的时候"
+_TIME_RE = re.compile(
+    r"(?P<night>" + _NIGHT_WORDS + r")?"
+    r"(?P<period>早上|早晨|清晨|一早|上午|中午|下午|傍晚|晚上|夜里|夜间|今晚|明晚|晚|夜)?"
+    r"(?P<h>\d{1,2}|[零〇一二两三四五六七八九十]{1,3})"
+    r"(?:[:：](?P<m>\d{2})|(?P<unit>点|时)(?P<half>半|\d{1,2}分|[一二三]刻)?)"
+    r"(?P<after>以后|之后|后|过后|以前|之前|前|以外)?"
+    r"|(?P<bare>" + _NIGHT_WORDS + r")"
+)
+_FREQ_RE = re.compile(
+    r"(?:一天|每天|一日|每日|当天|一上午|一下午|一晚上|半天|一小时|一个小时)"
+    r"[^，,。！？!?；;\n]{0,8}?(?:打|拨|呼|call|发|响)了?"
+    r"(?P<n>\d+|[一二两三四五六七八九十百几]+)(?P<more>多)?(?:个|通|次|遍|条)"
+)
+
+
+def _cn_number(s: str) -> int | None:
+    if s.isdigit():
+        return int(s)
+    if s == "几十" or s.startswith("几十"):
+        return 20
+    if s.startswith("十几"):
+        return 11
+    if "几" in s:
+        return None
+    if "百" in s:
+        return 100
+    total, cur = 0, 0
+    for ch in s:
+        if ch == "十":
+            total += (cur or 1) * 10
+            cur = 0
+        elif ch in _CN_DIGITS:
+            cur = _CN_DIGITS[ch]
+        else:
+            return None
+    return total + cur
+
+
+def _time_outside(m: re.Match, window: tuple[int, int]) -> bool:
+    if m.group("bare"):
+        return True
+    start, end = window
+    hour = _cn_number(m.group("h"))
+    if hour is None or hour > 24:
+        return False
+    period = m.group("period") or ""
+    minute = 0
+    if m.group("m"):
+        minute = int(m.group("m"))
+    elif m.group("half"):
+        half = m.group("half")
+        minute = 30 if half == "半" else (int(half[:-1]) if half.endswith("分") else 15 * _CN_DIGITS.get(half[0], 0))
+    if m.group("night"):
+        return True
+    if period in ("下午", "傍晚", "晚上", "夜里", "夜间", "今晚", "明晚", "晚", "夜"):
+        if hour < 12:
+            hour += 12
+        elif hour == 12 and period not in ("下午",):
+            hour = 24
+    elif period in ("早上", "早晨", "清晨", "一早", "上午"):
+        if hour == 12:
+            hour = 0
+    elif not m.group("m"):
+        # A bare "10点" is ambiguous; only 24-hour readings outside 8–21 are taken literally.
+        if not (hour >= 22 or hour <= 5) or hour == 0 and not m.group("unit"):
+            return False
+    t = hour * 60 + minute
+    after = m.group("after") or ""
+    if after in ("以后", "之后", "后", "过后", "以外"):
+        return t >= end or t < start
+    if after in ("以前", "之前", "前"):
+        return t <= start
+    return t < start or t > end
+
+
+def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for a, b in ranges:
+        if merged and a <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+        else:
+            merged.append((a, b))
+    return merged
+
+
+class Scanner:
+    """Runs every rule of a RuleSet over one piece of (masked) original text."""
+
+    def __init__(self, ruleset: RuleSet):
+        self.rs = ruleset
+        self._pii = {}
+        self._verbs = {}
+        for rule in ruleset.rules:
+            if rule.check == "personal_data":
+                cfg = rule.raw["personal_data"]
+                self._pii[rule.id] = {k: re.compile(cfg[k]) for k in ("resident_id", "mobile", "bank_card")}
+            if rule.check == "contact_time":
+                self._verbs[rule.id] = re.compile(rule.raw["contact_verbs"])
+
+    # -- sentence helpers -----------------------------------------------------------------
+    def _bounds(self, delims: list[int], pos: int, length: int) -> tuple[int, int]:
+        k = bisect_right(delims, pos - 1)
+        start = delims[k - 1] + 1 if k > 0 else 0
+        end = delims[k] if k < len(delims) else length
+        return start, end
+
+    def _negated(self, text: str, s0: int, s: int) -> bool:
+        prefix = text[s0:s]
+        if not prefix:
+            return False
+        false_spans = [m.span() for m in self.rs.false_negators.finditer(prefix)]
+        for m in self.rs.negators.finditer(prefix):
+            if any(a <= m.start() < b for a, b in false_spans):
+                continue
+            if self.rs.addressee_before_negator.search(prefix, 0, m.start()):
+                continue
+            return True
+        return False
+
+    def _statement(self, text: str, s0: int, s1: int, s: int, e: int, rule: Rule) -> bool:
+        """True when the hit is part of a rule statement, a condemnation or reported speech."""
+        if not rule.negation:
+            return False
+        if self._negated(text, s0, s):
+            return True
+        if self.rs.condemners.search(text, e, s1):
+            return True
+        if self.rs.reported_speech.search(text[s0:s]):
+            return True
+        if self.rs.rule_reference.search(text, s0, s1):
+            return True
+        return False
+
+    # -- main ----------------------------------------------------------------------------
+    def scan(self, original: str, exempt: list[tuple[int, int]] | None = None,
+             pii_only: list[tuple[int, int]] | None = None) -> list[Hit]:
+        """`exempt`: original-offset ranges where phrase rules are skipped (PII still checked)."""
+        rs = self.rs
+        blocked = _merge(sorted((exempt or []) + (pii_only or [])))
+        starts = [a for a, _ in blocked]
+
+        def is_blocked(pos: int) -> bool:
+            k = bisect_right(starts, pos) - 1
+            return k >= 0 and pos < blocked[k][1]
+
+        norm = rs.normalizer(original)
+        text = norm.text
+        n = len(text)
+        sdel = [m.start() for m in rs.sentence_delims.finditer(text)]
+        cdel = None
+        hits: list[Hit] = []
+        seen: set[tuple[str, int]] = set()
+
+        def emit(rule: Rule, s: int, e: int, s0: int, message: str | None = None) -> None:
+            key = (rule.id, s0)
+            if key in seen:
+                return
+            o_s, o_e = norm.span_to_orig(s, e)
+            if blocked and is_blocked(o_s):
+                return
+            seen.add(key)
+            hits.append(Hit(o_s, o_e, rule.id, rule.severity,
+                            message or f"{rule.name}：“{original[o_s:o_e]}”", rule.suggestion))
+
+        for rule in rs.rules:
+            if rule.pattern is not None:
+                for m in rule.pattern.finditer(text):
+                    s, e = m.span()
+                    if s == e:
+                        continue
+                    s0, s1 = self._bounds(sdel, s, n)
+                    if (rule.id, s0) in seen:
+                        continue
+                    if rule.exceptions is not None and any(
+                        em.start() < e and s < em.end() for em in rule.exceptions.finditer(text, s0, s1)
+                    ):
+                        continue
+                    if rule.unless is not None and rule.unless.search(text, s0, s1):
+                        continue
+                    if self._statement(text, s0, s1, s, e, rule):
+                        continue
+                    emit(rule, s, e, s0)
+            for ctx in rule.contexts:
+                for m in ctx.trigger.finditer(text):
+                    s, e = m.span()
+                    if s == e:
+                        continue
+                    s0, s1 = self._bounds(sdel, s, n)
+                    if (rule.id, s0) in seen:
+                        continue
+                    if ctx.scope == "clause":
+                        if cdel is None:
+                            cdel = [c.start() for c in rs.clause_delims.finditer(text)]
+                        c0, c1 = self._bounds(cdel, s, n)
+                    else:
+                        c0, c1 = s0, s1
+                    if ctx.require is not None and not ctx.require.search(text, c0, c1):
+                        continue
+                    if ctx.unless is not None and ctx.unless.search(text, c0, c1):
+                        continue
+                    if rule.exceptions is not None and any(
+                        em.start() < e and s < em.end() for em in rule.exceptions.finditer(text, s0, s1)
+                    ):
+                        continue
+                    if rule.unless is not None and rule.unless.search(text, s0, s1):
+                        continue
+                    if self._statement(text, s0, s1, s, e, rule):
+                        continue
+                    emit(rule, s, e, s0)
+            if rule.check == "contact_time":
+                self._scan_time(rule, text, sdel, n, emit)
+            if rule.check == "personal_data":
+                hits.extend(self._scan_pii(rule, original))
+        hits.sort(key=lambda h: (h.start, h.rule))
+        return hits
+
+    def _scan_time(self, rule: Rule, text: str, sdel: list[int], n: int, emit) -> None:
+        rs = self.rs
+        window = rs.window
+        verbs = self._verbs[rule.id]
+        cw = rs.policy["contact_window"]
+        cap = rs.policy["max_calls_per_day"]
+        for m in _TIME_RE.finditer(text):
+            if not m.group(0) or not _time_outside(m, window):
+                continue
+            s, e = m.span()
+            s0, s1 = self._bounds(sdel, s, n)
+            if not verbs.search(text, s0, s1):
+                continue
+            if rule.unless is not None and rule.unless.search(text, s0, s1):
+                continue
+            # A time rule is a statement when a negator appears anywhere in the sentence
+            # ("晚上九点以后不得拨打").
+            if self._negated(text, s0, s1) or self.rs.condemners.search(text, s0, s1) \
+                    or self.rs.reported_speech.search(text, s0, s1):
+                continue
+            emit(rule, s, e, s0, f"{rule.name}：在{cw['label']} {cw['start']}–{cw['end']} 以外联系（“{text[s:e]}”）")
+        for m in _FREQ_RE.finditer(text):
+            count = _cn_number(m.group("n"))
+            if count is None or count <= cap:
+                continue
+            s, e = m.span()
+            s0, s1 = self._bounds(sdel, s, n)
+            if self._negated(text, s0, s1) or self.rs.condemners.search(text, s0, s1) \
+                    or self.rs.reported_speech.search(text, s0, s1):
+                continue
+            emit(rule, s, e, s0, f"{rule.name}：呼叫频次超过{rs.policy['max_calls_label']}（“{text[s:e]}”）")
+
+    def _scan_pii(self, rule: Rule, original: str) -> list[Hit]:
+        pats = self._pii[rule.id]
+        msgs = rule.raw["personal_data"].get("messages", {})
+        out: list[Hit] = []
+        taken: list[tuple[int, int]] = []
+
+        def free(a: int, b: int) -> bool:
+            return not any(x < b and a < y for x, y in taken)
+
+        checks = (("resident_id", pii.resident_id_valid), ("bank_card", pii.luhn_valid), ("mobile", pii.mobile_valid))
+        for kind, valid in checks:
+            for m in pats[kind].finditer(original):
+                a, b = m.span()
+                if not free(a, b) or not valid(m.group(0)):
+                    continue
+                taken.append((a, b))
+                out.append(Hit(a, b, rule.id, rule.severity,
+                               f"{rule.name}：{msgs.get(kind, kind)}（“{m.group(0)}”）", rule.suggestion))
+        return out
+
+
+_SCANNERS: dict[int, tuple[RuleSet, Scanner]] = {}
+
+
+def scanner_for(ruleset: RuleSet) -> Scanner:
+    key = id(ruleset)
+    cached = _SCANNERS.get(key)
+    if cached is None or cached[0] is not ruleset:
+        cached = (ruleset, Scanner(ruleset))
+        _SCANNERS[key] = cached
+    return cached[1]
+
+
+class LineIndex:
+    """Original offset → (line, column), both 1-based."""
+
+    def __init__(self, text: str):
+        self.starts = [0] + [m.end() for m in re.finditer("\n", text)]
+
+    def position(self, offset: int) -> tuple[int, int]:
+        k = bisect_right(self.starts, offset) - 1
+        return k + 1, offset - self.starts[k] + 1
+
+    def line_span(self, line: int) -> tuple[int, int]:
+        start = self.starts[line - 1]
+        end = self.starts[line] - 1 if line < len(self.starts) else None
+        return start, end
+
+
+def hits_to_findings(hits: list[Hit], original: str, path: str, index: LineIndex | None = None) -> list[Finding]:
+    index = index or LineIndex(original)
+    out = []
+    for h in hits:
+        line, col = index.position(h.start)
+        out.append(Finding(path, line, col, h.rule, h.severity, h.message, original[h.start:h.end], h.suggestion))
+    return out

@@ -1,0 +1,287 @@
+"""Loading, validating and compiling the red-line rules file (tools/kb/data/redlines.yml)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from kb.paths import REDLINE_RULES_FILE
+
+from .normalize import Normalizer
+
+SEVERITIES = ("error", "warning", "suggestion")
+SEVERITY_RANK = {name: rank for rank, name in enumerate(reversed(SEVERITIES))}  # suggestion 0 … error 2
+SEVERITY_LABELS = {"error": "错误", "warning": "警告", "suggestion": "建议"}
+SOURCE_STATUS = {"verified": "已核实", "secondary": "仅见二手资料", "unverified": "未核实"}
+CHECKS = ("contact_time", "personal_data")
+RULE_ID = re.compile(r"^R\d{2}$")
+_MACRO = re.compile(r"\{([A-Z_]+)\}")
+
+
+class RulesError(ValueError):
+    """The rules file is invalid; the message (Chinese) names the rule and the problem."""
+
+
+@dataclass(frozen=True)
+class Context:
+    trigger: re.Pattern
+    require: re.Pattern | None
+    unless: re.Pattern | None
+    scope: str  # "sentence" or "clause"
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    name: str
+    severity: str
+    prohibits: str
+    sources: tuple
+    suggestion: str
+    examples_bad: tuple
+    examples_good: tuple
+    pattern: re.Pattern | None
+    contexts: tuple
+    exceptions: re.Pattern | None
+    unless: re.Pattern | None
+    negation: bool
+    check: str | None
+    raw: dict = field(repr=False, compare=False, hash=False)
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    path: str
+    rules: tuple
+    by_id: dict
+    structure: dict
+    policy: dict
+    normalizer: Normalizer
+    sentence_delims: re.Pattern
+    clause_delims: re.Pattern
+    negators: re.Pattern
+    false_negators: re.Pattern
+    addressee_before_negator: re.Pattern
+    condemners: re.Pattern
+    reported_speech: re.Pattern
+    rule_reference: re.Pattern
+    call_script: dict
+    raw: dict = field(repr=False, compare=False, hash=False)
+
+    def rule(self, rule_id: str) -> Rule:
+        return self.by_id[rule_id]
+
+    @property
+    def window(self) -> tuple[int, int]:
+        cw = self.policy["contact_window"]
+        return _minutes(cw["start"]), _minutes(cw["end"])
+
+
+def _minutes(hhmm: str) -> int:
+    h, m = str(hhmm).split(":")
+    return int(h) * 60 + int(m)
+
+
+def _fail(where: str, problem: str) -> None:
+    raise RulesError(f"红线规则文件无效：{where}：{problem}")
+
+
+class _Compiler:
+    def __init__(self, lexicon: dict, sentence_delims: str):
+        self.lexicon = lexicon
+        # `.` inside `.{m,n}`, `.*`, `.+` must not cross a sentence boundary.
+        self.dot = "[^" + sentence_delims.strip("[]") + "]"
+
+    def expand(self, pattern: str, where: str) -> str:
+        def repl(m: re.Match) -> str:
+            name = m.group(1)
+            if name not in self.lexicon:
+                _fail(where, f"引用了未定义的词表 {{{name}}}（在 lexicon 中定义）")
+            return "(?:" + self.lexicon[name] + ")"
+
+        out = _MACRO.sub(repl, pattern)
+        return re.sub(r"(?<!\\)\.(?=[{*+])", lambda _: self.dot, out)
+
+    def compile(self, patterns, where: str) -> re.Pattern | None:
+        if patterns is None:
+            return None
+        if isinstance(patterns, str):
+            patterns = [patterns]
+        if not isinstance(patterns, list) or not all(isinstance(p, str) and p for p in patterns):
+            _fail(where, "应为非空字符串列表")
+        if not patterns:
+            return None
+        parts = []
+        for i, p in enumerate(patterns):
+            expanded = self.expand(p, f"{where}[{i}]")
+            try:
+                re.compile(expanded)
+            except re.error as exc:
+                _fail(f"{where}[{i}]", f"不是合法的正则表达式（{exc}）：{p}")
+            parts.append(f"(?:{expanded})")
+        return re.compile("|".join(parts))
+
+
+def _compile_global(raw: dict, key: str, section: str = "global") -> re.Pattern:
+    value = (raw.get(section) or {}).get(key)
+    if not isinstance(value, str) or not value:
+        _fail(f"{section}.{key}", "缺少或为空")
+    try:
+        return re.compile(value)
+    except re.error as exc:
+        _fail(f"{section}.{key}", f"不是合法的正则表达式（{exc}）")
+
+
+REQUIRED_RULE_KEYS = ("id", "name", "severity", "prohibits", "sources", "suggestion", "match", "examples")
+
+
+def _build_rule(item: dict, index: int, comp: _Compiler) -> Rule:
+    if not isinstance(item, dict):
+        _fail(f"第 {index + 1} 条规则", "应为映射（键: 值）")
+    rid = item.get("id")
+    label = f"规则 {rid}" if rid else f"第 {index + 1} 条规则"
+    if not isinstance(rid, str) or not RULE_ID.match(rid):
+        _fail(label, "缺少 id 或格式不对（应为 R 加两位数字，如 R07）")
+    for key in REQUIRED_RULE_KEYS:
+        if key not in item or item[key] in (None, "", [], {}):
+            _fail(label, f"缺少必填项 {key}")
+    if item["severity"] not in SEVERITIES:
+        _fail(label, f"severity 必须是 error / warning / suggestion 之一，而不是 {item['severity']!r}")
+    sources = item["sources"]
+    if not isinstance(sources, list):
+        _fail(label, "sources 应为列表")
+    for i, src in enumerate(sources):
+        if not isinstance(src, dict) or not src.get("ref") or src.get("status") not in SOURCE_STATUS:
+            _fail(label, f"sources[{i}] 需要 ref 和 status（verified / secondary / unverified）")
+    check = item.get("check")
+    if check is not None and check not in CHECKS:
+        _fail(label, f"check 只能是 {' / '.join(CHECKS)}，而不是 {check!r}")
+    match = item["match"]
+    if not isinstance(match, dict):
+        _fail(label, "match 应为映射")
+    unknown = set(match) - {"patterns", "context", "exceptions", "unless"}
+    if unknown:
+        _fail(label, f"match 中有未知的键：{', '.join(sorted(unknown))}")
+    pattern = comp.compile(match.get("patterns"), f"{label} 的 match.patterns")
+    contexts = []
+    for i, ctx in enumerate(match.get("context") or []):
+        where = f"{label} 的 match.context[{i}]"
+        if not isinstance(ctx, dict) or not ctx.get("trigger"):
+            _fail(where, "需要 trigger")
+        scope = ctx.get("scope", "sentence")
+        if scope not in ("sentence", "clause"):
+            _fail(where, "scope 只能是 sentence 或 clause")
+        contexts.append(Context(
+            comp.compile(ctx["trigger"], where + ".trigger"),
+            comp.compile(ctx.get("require"), where + ".require"),
+            comp.compile(ctx.get("unless"), where + ".unless"),
+            scope,
+        ))
+    if pattern is None and not contexts and check is None:
+        _fail(label, "match 中既没有 patterns 也没有 context，规则不会匹配任何内容")
+    examples = item["examples"]
+    if not isinstance(examples, dict) or not examples.get("bad") or not examples.get("good"):
+        _fail(label, "examples 需要同时给出 bad（违规）和 good（合规）示例句")
+    for kind in ("bad", "good"):
+        if not all(isinstance(s, str) and s.strip() for s in examples[kind]):
+            _fail(label, f"examples.{kind} 中的示例句必须是非空字符串")
+    if check == "contact_time":
+        comp.compile(item.get("contact_verbs") or "", f"{label} 的 contact_verbs") if item.get("contact_verbs") else _fail(label, "check: contact_time 需要 contact_verbs")
+    if check == "personal_data":
+        pd = item.get("personal_data")
+        if not isinstance(pd, dict):
+            _fail(label, "check: personal_data 需要 personal_data 配置")
+        for key in ("resident_id", "mobile", "bank_card"):
+            if key not in pd:
+                _fail(label, f"personal_data 缺少 {key}")
+            try:
+                re.compile(pd[key])
+            except re.error as exc:
+                _fail(label, f"personal_data.{key} 不是合法的正则表达式（{exc}）")
+    return Rule(
+        id=rid, name=str(item["name"]), severity=item["severity"], prohibits=str(item["prohibits"]).strip(),
+        sources=tuple(sources), suggestion=str(item["suggestion"]).strip(),
+        examples_bad=tuple(examples["bad"]), examples_good=tuple(examples["good"]),
+        pattern=pattern, contexts=tuple(contexts),
+        exceptions=comp.compile(match.get("exceptions"), f"{label} 的 match.exceptions"),
+        unless=comp.compile(match.get("unless"), f"{label} 的 match.unless"),
+        negation=bool(item.get("negation", True)), check=check, raw=item,
+    )
+
+
+def parse_rules(raw, path: str = "<rules>") -> RuleSet:
+    if not isinstance(raw, dict) or not isinstance(raw.get("rules"), list) or not raw["rules"]:
+        _fail(path, "顶层必须是映射，且包含非空的 rules 列表")
+    seg = raw.get("segmentation") or {}
+    sentence = seg.get("sentence_delimiters") or r"[。！？!?；;\n|]"
+    clause = seg.get("clause_delimiters") or r"[，,、：:。！？!?；;\n|]"
+    lexicon = raw.get("lexicon") or {}
+    if not isinstance(lexicon, dict) or not all(isinstance(v, str) for v in lexicon.values()):
+        _fail("lexicon", "应为 名称: 正则 的映射")
+    comp = _Compiler(lexicon, sentence)
+    rules, by_id = [], {}
+    for index, item in enumerate(raw["rules"]):
+        rule = _build_rule(item, index, comp)
+        if rule.id in by_id:
+            _fail(f"规则 {rule.id}", "id 重复")
+        by_id[rule.id] = rule
+        rules.append(rule)
+    policy = raw.get("policy") or {}
+    cw = policy.get("contact_window") or {}
+    try:
+        start, end = _minutes(cw["start"]), _minutes(cw["end"])
+        if not 0 <= start < end <= 24 * 60:
+            raise ValueError
+    except (KeyError, ValueError):
+        _fail("policy.contact_window", "需要 start 和 end（HH:MM，start 早于 end）")
+    if not isinstance(policy.get("max_calls_per_day"), int) or policy["max_calls_per_day"] < 1:
+        _fail("policy.max_calls_per_day", "应为正整数")
+    structure = raw.get("structure") or {}
+    for sid, spec in structure.items():
+        if not isinstance(spec, dict) or spec.get("severity") not in SEVERITIES or not spec.get("message"):
+            _fail(f"structure.{sid}", "需要 severity 和 message")
+    try:
+        normalizer = Normalizer.from_config(raw.get("normalization") or {})
+    except (re.error, TypeError) as exc:
+        _fail("normalization", f"配置无效（{exc}）")
+    return RuleSet(
+        path=path, rules=tuple(rules), by_id=by_id, structure=structure, policy=policy,
+        normalizer=normalizer,
+        sentence_delims=re.compile(sentence), clause_delims=re.compile(clause),
+        negators=_compile_global(raw, "negators"),
+        false_negators=_compile_global(raw, "false_negators"),
+        addressee_before_negator=_compile_global(raw, "addressee_before_negator"),
+        condemners=_compile_global(raw, "condemners"),
+        reported_speech=_compile_global(raw, "reported_speech"),
+        rule_reference=_compile_global(raw, "rule_reference"),
+        call_script=raw.get("call_script") or {"checked_keys": ["title", "notes"], "phrase_rule_speakers": ["催收员"]},
+        raw=raw,
+    )
+
+
+@lru_cache(maxsize=8)
+def _load_cached(path: str, mtime_ns: int) -> RuleSet:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            raw = yaml.safe_load(handle)
+    except OSError as exc:
+        raise RulesError(f"无法读取红线规则文件 {path}：{exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise RulesError(f"红线规则文件 {path} 不是 UTF-8 编码") from exc
+    except yaml.YAMLError as exc:
+        raise RulesError(f"红线规则文件 {path} 不是合法的 YAML：{exc}") from exc
+    return parse_rules(raw, path)
+
+
+def load_rules(path=None) -> RuleSet:
+    """Load and compile a rules file (default: kb.paths.REDLINE_RULES_FILE); cached per file version."""
+    p = Path(path) if path is not None else REDLINE_RULES_FILE
+    try:
+        mtime = p.stat().st_mtime_ns
+    except OSError as exc:
+        raise RulesError(f"无法读取红线规则文件 {p}：{exc.strerror}") from exc
+    return _load_cached(str(p), mtime)
