@@ -52,7 +52,8 @@ def redline_checker():
     try:
         from kb.redlines import check_markdown
     except ImportError as exc:  # the engine is not installed (or only partly) in this checkout
-        log.info("kb.redlines 不可用，跳过红线检查：%s", exc)
+        # The engine ships with this repository: a checkout without it must not pass silently.
+        logging.getLogger("mkdocs.plugins.kb").warning("红线检查模块 kb.redlines 无法导入，未做红线检查：%s", exc)
         return None
     return check_markdown
 
@@ -63,7 +64,7 @@ def check_redlines(page: PageSource, checker) -> list[Problem]:
         if getattr(finding, "severity", "error") != "error":
             continue
         text = finding.message
-        if getattr(finding, "match", None):
+        if getattr(finding, "match", None) and finding.match not in text:
             text += f"（「{finding.match}」）"
         if getattr(finding, "suggestion", None):
             text += f"；建议：{finding.suggestion}"
