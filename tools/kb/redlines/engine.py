@@ -163,6 +163,15 @@ class Scanner:
             return True
         return False
 
+    def _reported(self, text: str, s0: int, s: int) -> bool:
+        """The hit is inside a customer's reported speech not followed by staff speech."""
+        last_customer = -1
+        for m in self.rs.reported_speech.finditer(text, s0, s):
+            last_customer = m.end()
+        if last_customer < 0:
+            return False
+        return not any(True for _ in self.rs.collector_speech.finditer(text, last_customer, s))
+
     def _statement(self, text: str, s0: int, s1: int, s: int, e: int, rule: Rule) -> bool:
         """True when the hit is part of a rule statement, a condemnation or reported speech."""
         if not rule.negation:
@@ -171,7 +180,7 @@ class Scanner:
             return True
         if self.rs.condemners.search(text, e, s1):
             return True
-        if self.rs.reported_speech.search(text[s0:s]):
+        if self._reported(text, s0, s):
             return True
         if self.rs.rule_reference.search(text, s0, s1):
             return True
@@ -278,7 +287,7 @@ class Scanner:
             # A time rule is a statement when a negator appears anywhere in the sentence
             # ("晚上九点以后不得拨打").
             if self._negated(text, s0, s1) or self.rs.condemners.search(text, s0, s1) \
-                    or self.rs.reported_speech.search(text, s0, s1):
+                    or self._reported(text, s0, s1):
                 continue
             emit(rule, s, e, s0, f"{rule.name}：在{cw['label']} {cw['start']}–{cw['end']} 以外联系（“{text[s:e]}”）")
         for m in _FREQ_RE.finditer(text):
@@ -288,7 +297,7 @@ class Scanner:
             s, e = m.span()
             s0, s1 = self._bounds(sdel, s, n)
             if self._negated(text, s0, s1) or self.rs.condemners.search(text, s0, s1) \
-                    or self.rs.reported_speech.search(text, s0, s1):
+                    or self._reported(text, s0, s1):
                 continue
             emit(rule, s, e, s0, f"{rule.name}：呼叫频次超过{rs.policy['max_calls_label']}（“{text[s:e]}”）")
 

@@ -69,6 +69,7 @@ class RuleSet:
     condemners: re.Pattern
     reported_speech: re.Pattern
     rule_reference: re.Pattern
+    collector_speech: re.Pattern
     call_script: dict
     raw: dict = field(repr=False, compare=False, hash=False)
 
@@ -258,6 +259,7 @@ def parse_rules(raw, path: str = "<rules>") -> RuleSet:
         condemners=_compile_global(raw, "condemners"),
         reported_speech=_compile_global(raw, "reported_speech"),
         rule_reference=_compile_global(raw, "rule_reference"),
+        collector_speech=_compile_global(raw, "collector_speech"),
         call_script=raw.get("call_script") or {"checked_keys": ["title", "notes"], "phrase_rule_speakers": ["催收员"]},
         raw=raw,
     )
