@@ -36,6 +36,7 @@ _INLINE_MASK = re.compile(
 _CALL_KEY = re.compile(r"^(?P<indent>[ \t]*)(?P<key>[A-Za-z_][\w-]*)[ \t]*:(?:[ \t]+(?P<value>.*?))?[ \t]*$")
 _CALL_TURN = re.compile(r"^(?P<indent>[ \t]*)-[ \t]+(?P<speaker>[^:：\s{}\[\]]+)[ \t]*[:：](?:[ \t]+(?P<value>.*?))?[ \t]*$")
 _CALL_ITEM = re.compile(r"^(?P<indent>[ \t]*)-[ \t]+")
+_INLINE_CODE = re.compile(r"(`+)(?:(?!\1).)+?\1")
 _HEADING = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]")
 _IDS = re.compile(r"R\d{2}")
 
@@ -252,7 +253,9 @@ class _Page:
         return out
 
     def _in_code(self, line_no: int, col: int) -> bool:
-        return line_no in self.code_lines
+        if line_no in self.code_lines:
+            return True
+        return any(m.start() < col < m.end() for m in _INLINE_CODE.finditer(self.lines[line_no]))
 
 
 def check_markdown_with(text: str, path: str, ruleset: RuleSet) -> list[Finding]:
