@@ -218,8 +218,8 @@ class Scanner:
                             message or f"{rule.name}：“{original[o_s:o_e]}”", rule.suggestion))
 
         for rule in rs.rules:
-            if rule.pattern is not None:
-                for m in rule.pattern.finditer(text):
+            for pattern in rule.patterns:
+                for m in pattern.finditer(text):
                     s, e = m.span()
                     if s == e:
                         continue
