@@ -108,7 +108,7 @@ def _time_outside(m: re.Match, window: tuple[int, int]) -> bool:
             hour = 0
     elif not m.group("m"):
         # A bare "10点" is ambiguous; only 24-hour readings outside 8–21 are taken literally.
-        if not (hour >= 22 or hour <= 5) or hour == 0 and not m.group("unit"):
+        if hour < 22:
             return False
     t = hour * 60 + minute
     after = m.group("after") or ""
@@ -182,7 +182,10 @@ class Scanner:
             return True
         if self._reported(text, s0, s):
             return True
-        if self.rs.rule_reference.search(text, s0, s1):
+        # A rule id anywhere on the line (e.g. a table row "| R06 | 冒充公检法 |") marks a mention.
+        l0 = text.rfind("\n", 0, s) + 1
+        l1 = text.find("\n", e)
+        if self.rs.rule_reference.search(text, l0, l1 if l1 >= 0 else len(text)):
             return True
         return False
 
