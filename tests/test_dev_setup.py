@@ -165,3 +165,25 @@ def test_lock_contains_transitive_dependencies():
     # Pulled in by mkdocs / material / playwright, never named in pyproject.toml.
     for transitive in ("markdown", "jinja2", "pygments", "greenlet", "babel"):
         assert transitive in pins, f"requirements.lock 缺少间接依赖 {transitive}"
+
+
+def test_test_command_runs_pytest_even_when_redlines_fail(dev, monkeypatch, tmp_path, capsys):
+    """One run reports every problem, and any failure makes the command fail."""
+    script = tmp_path / "redlines.py"
+    script.write_text("", encoding="utf-8")
+    monkeypatch.setattr(dev, "REDLINES_SCRIPT", script)
+    monkeypatch.setattr(dev, "ensure_python_packages", lambda: None)
+    monkeypatch.setattr(dev, "ensure_browser", lambda: None)
+    ran = []
+
+    def fake_run(command, **kwargs):
+        ran.append([str(part) for part in command])
+        return 1 if str(script) in ran[-1] else 0
+
+    monkeypatch.setattr(dev, "run", fake_run)
+    assert dev.cmd_test(["-q"]) == 1
+    assert any("pytest" in command and "-q" in command for command in ran)
+    assert "红线检查" in capsys.readouterr().out
+
+    monkeypatch.setattr(dev, "run", lambda command, **kwargs: 0)
+    assert dev.cmd_test([]) == 0

@@ -235,14 +235,21 @@ def cmd_test(extra: list[str]) -> int:
     ensure_python_packages()
     ensure_browser()
     python = venv_python()
+    failed = []
     if REDLINES_SCRIPT.is_file():
         say("检查合规红线（tools/redlines.py docs）…")
-        code = run([python, REDLINES_SCRIPT, "docs"], cwd=ROOT, env=tool_env())
-        if code != 0:
-            say("红线检查未通过：请按上方提示修改页面（python tools/redlines.py --explain 规则编号 可查看说明）。")
-            return code
+        if run([python, REDLINES_SCRIPT, "docs"], cwd=ROOT, env=tool_env()) != 0:
+            failed.append("红线检查（按上方提示修改页面；python tools/redlines.py --explain 规则编号 查看说明）")
+    # Run the tests even when the red-line check failed, so one run reports every problem.
     say("运行测试（pytest，包含严格构建与浏览器测试）…")
-    return run_pytest(python, extra)
+    code = run_pytest(python, extra)
+    if code != 0:
+        failed.append(f"pytest（退出码 {code}）")
+    if failed:
+        say("未通过：" + "；".join(failed))
+        return 1
+    say("全部检查通过。")
+    return 0
 
 
 def cmd_lock(extra: list[str]) -> int:
