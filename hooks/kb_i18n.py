@@ -48,7 +48,7 @@ def on_post_page(output, page, config):
     if _state.is_hant:
         output = hant.convert_chrome(output)
         output = hant.point_search_at_edition(output, _state.language)
-    return output
+    return hant.use_project_search_worker(output)
 
 
 # After mkdocs-static-i18n (priority -100), which builds zh-Hant and then writes ONE index

@@ -217,3 +217,17 @@ def point_search_at_edition(output: str, language: str) -> str:
         return f"{match.group(1)}{base}/{language}/{match.group(3)}"
 
     return _CONFIG_BASE.sub(replace, output, count=1)
+
+
+_CONFIG_SEARCH = re.compile(r'("search":\s*")([^"?]*?)workers/(search\.[0-9a-f]+\.min\.js)(")')
+SEARCH_WORKER = "search-kb.js"
+
+
+def use_project_search_worker(output: str) -> str:
+    """Point ``__config.search`` at assets/javascripts/workers/search-kb.js, which wraps
+    Material's worker (passed as ?material=…) and fixes Chinese query segmentation."""
+    return _CONFIG_SEARCH.sub(
+        lambda m: f"{m.group(1)}{m.group(2)}workers/{SEARCH_WORKER}?material={m.group(3)}{m.group(4)}",
+        output,
+        count=1,
+    )

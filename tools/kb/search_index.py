@@ -127,9 +127,80 @@ def split_index(data: dict, state: BuildState) -> dict[str, dict]:
         entry["location"] = edition_location(entry["location"], language)
         words = state.keywords.get(language, {}).get(entry["location"])
         if words:  # page entry (no '#'): the page itself is what the everyday word finds
-            entry[KEYWORDS_FIELD] = words
+            entry[KEYWORDS_FIELD] = keyword_terms(words, traditional=language != SOURCE_LANGUAGE)
         editions[language]["docs"].append(entry)
     return {language: index for language, index in editions.items() if index["docs"]}
+
+
+def keyword_terms(words: list[str], *, traditional: bool) -> list[str]:
+    """The keywords plus their jieba words (2+ characters).
+
+    Material splits a Han query greedily against the index's terms and never tries the
+    whole query as one term (its loop stops one character short), so 找不到人 is searched
+    as 找不到* — which must exist as a term to reach the keyword 找不到人.
+    """
+    import jieba
+
+    def cut(text: str) -> list[str]:
+        if traditional:
+            return segment_via_simplified(text, lambda t: ZWSP.join(jieba.cut(t))).split(ZWSP)
+        return list(jieba.cut(text))
+
+    terms = list(dict.fromkeys(words))
+    for word in words:
+        for piece in cut(word):
+            piece = piece.strip()
+            if len(piece) >= 2 and piece not in terms:
+                terms.append(piece)
+    return terms
+
+
+CHARMAP_KEY = "kb_charmap"
+_HAN_CHAR = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+def _han_chars(index: dict) -> set[str]:
+    chars: set[str] = set()
+    for entry in index["docs"]:
+        for value in (entry.get("title", ""), entry.get("text", ""), *entry.get(KEYWORDS_FIELD, [])):
+            chars.update(_HAN_CHAR.findall(value))
+    return chars
+
+
+def add_charmaps(editions: dict[str, dict]) -> None:
+    """Let staff type either script: each index maps the other script's characters that never
+    occur in this edition to this edition's form (search-kb.js applies it to the query)."""
+    if SOURCE_LANGUAGE not in editions or HANT_LANGUAGE not in editions:
+        return
+    simplified, traditional = _han_chars(editions[SOURCE_LANGUAGE]), _han_chars(editions[HANT_LANGUAGE])
+    # A character is foreign to an edition when converting that edition's script never yields
+    # it: 联 never survives s2tw, so a 联 typed in zh-Hant means 聯; 干 does (干涉), so it stays.
+    # (Converted as running text, so phrases decide: 干涉 stays 干涉.) Material passes only
+    # the index's `config` and `docs` to the worker, so the map travels inside `config`.
+    convert = hant.converter().convert
+    hant_forms = set(_HAN_CHAR.findall(convert(_prose(editions[SOURCE_LANGUAGE]))))
+    hans_forms = set(_HAN_CHAR.findall(hant.to_simplified(_prose(editions[HANT_LANGUAGE]))))
+    to_hant = {c: convert(c) for c in sorted(simplified - hant_forms)}
+    to_hans = {c: hant.to_simplified(c) for c in sorted(traditional - hans_forms)}
+    editions[HANT_LANGUAGE]["config"][CHARMAP_KEY] = {k: v for k, v in to_hant.items() if v != k}
+    editions[SOURCE_LANGUAGE]["config"][CHARMAP_KEY] = {k: v for k, v in to_hans.items() if v != k}
+
+
+def _prose(index: dict) -> str:
+    return "\n".join(
+        f"{entry.get('title', '')}\n{entry.get('text', '')}".replace(ZWSP, "") for entry in index["docs"]
+    )
+
+
+def copy_sitemaps(site_dir: Path | str, languages: list[str]) -> None:
+    """Material fetches sitemap.xml next to ``__config.base``; give each edition root one."""
+    root = Path(site_dir)
+    for language in languages:
+        if language == SOURCE_LANGUAGE:
+            continue
+        for name in ("sitemap.xml", "sitemap.xml.gz"):
+            if (root / name).is_file() and (root / language).is_dir():
+                (root / language / name).write_bytes((root / name).read_bytes())
 
 
 def dump_index(data: dict) -> bytes:
@@ -148,7 +219,10 @@ def finalize(site_dir: Path | str, state: BuildState) -> list[str]:
     raw = combined_path.read_bytes()
     data = json.loads(raw)
     report = [f"搜索索引（合并，Material 原始输出）：{len(raw):,} 字节，{len(data['docs'])} 条"]
-    for language, index in split_index(data, state).items():
+    editions = split_index(data, state)
+    add_charmaps(editions)
+    copy_sitemaps(site_dir, list(editions))
+    for language, index in editions.items():
         path = index_path(site_dir, language)
         before = len(json.dumps(index, separators=(",", ":")).encode("utf-8"))
         payload = dump_index(index)
