@@ -205,7 +205,10 @@ def ensure_browser() -> None:
 def cmd_serve(extra: list[str]) -> int:
     ensure_python_packages()
     say(f"启动预览：http://{SERVE_ADDRESS}/ （修改 docs/ 后自动刷新，Ctrl+C 停止）")
-    command = [venv_python(), "-m", "mkdocs", "serve", "--livereload", "-a", SERVE_ADDRESS, *extra]
+    say("预览时检查问题只显示为 WARNING、不会中断预览；提交前请运行 python3 tools/dev.py test。")
+    # Live reload is mkdocs' default. --no-strict: a page mid-edit must not kill the preview;
+    # `test` and `build` stay strict.
+    command = [venv_python(), "-m", "mkdocs", "serve", "--no-strict", "-a", SERVE_ADDRESS, *extra]
     try:
         return run(command, cwd=ROOT, env=tool_env())
     except KeyboardInterrupt:
