@@ -11,7 +11,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-CORPUS_FILE = Path(__file__).resolve().parent / "corpus" / "redlines" / "corpus.tsv"
+CORPUS_DIR = Path(__file__).resolve().parent / "corpus" / "redlines"
+CORPUS_FILE = CORPUS_DIR / "corpus.tsv"
 DEV_SHARE = 6  # of 10: a sentence goes to dev when md5(text)[0] % 10 < DEV_SHARE
 
 # Scraping noise: inline pinyin after a character, as in the seed documents (執(zhí)行).
@@ -45,17 +46,26 @@ def _pinyin_noise(text: str, limit: int = 2) -> str:
     return "".join(out)
 
 
-def load_corpus(path: Path = CORPUS_FILE) -> list[Item]:
+def load_corpus(path: Path = CORPUS_DIR) -> list[Item]:
+    """Every *.tsv in the corpus folder (or one file). A `#split: dev|test` line fixes the
+    split of the sentences after it (blind batches); otherwise the split is by hash."""
     import opencc
 
     s2t = opencc.OpenCC("s2t")
     items: list[Item] = []
-    for raw in path.read_text(encoding="utf-8").splitlines():
+    files = sorted(path.glob("*.tsv")) if path.is_dir() else [path]
+    lines = [raw for f in files for raw in ["#split: hash"] + f.read_text(encoding="utf-8").splitlines()]
+    forced = None
+    for raw in lines:
+        if raw.startswith("#split:"):
+            forced = raw.split(":", 1)[1].strip()
+            forced = forced if forced in ("dev", "test") else None
+            continue
         if not raw.strip() or raw.startswith("#"):
             continue
         label_part, text = raw.split("\t", 1)
         labels = frozenset() if label_part.strip() == "-" else frozenset(x.strip() for x in label_part.split(","))
-        split = _split(text)
+        split = forced or _split(text)
         digest = hashlib.md5(text.encode("utf-8")).digest()
         items.append(Item(text, labels, split, "base"))
         if digest[1] % 3 == 0:
