@@ -38,8 +38,8 @@ def on_nav(nav, config, files):
 
 def on_page_content(html, page, config, files):
     _state.remember_page(page)
-    if _state.is_hant and not hant.is_handwritten(page):
-        html = hant.convert_page(html, page)
+    if _state.is_hant:
+        html = hant.fence_body(html) if hant.is_handwritten(page) else hant.convert_page(html, page)
     return html
 
 

@@ -151,7 +151,10 @@ def to_simplified(text: str) -> str:
 # --- page-level helpers used by hooks/kb_i18n.py --------------------------------------
 
 HANT_SUFFIX = ".zh-Hant.md"
-_ARTICLE = re.compile(r"(<article\b.*</article>)", re.S)
+# The page body, already Traditional when the theme renders around it, is fenced with these
+# comments so that convert_chrome leaves it alone (and then drops the fences).
+BODY_START, BODY_END = "<!--kb-hant-body-->", "<!--/kb-hant-body-->"
+_BODY = re.compile(re.escape(BODY_START) + ".*?" + re.escape(BODY_END), re.S)
 _CONFIG_BASE = re.compile(r'(<script id="__config" type="application/json">\{[^<]*?"base":\s*")([^"]*)(")')
 META_TEXT_KEYS = ("title", "description", "keywords")
 
@@ -181,7 +184,11 @@ def convert_page(html: str, page) -> str:
     if getattr(page, "_title_from_render", None):
         page._title_from_render = convert(page._title_from_render)
     _convert_toc(page.toc)
-    return converter().convert_html(html)
+    return fence_body(converter().convert_html(html))
+
+
+def fence_body(html: str) -> str:
+    return f"{BODY_START}{html}{BODY_END}"
 
 
 def convert_nav(nav) -> None:
@@ -197,11 +204,16 @@ def convert_nav(nav) -> None:
 
 
 def convert_chrome(output: str) -> str:
-    """Convert the theme chrome around the (already converted) article: nav, TOC, header, footer."""
-    parts = _ARTICLE.split(output, maxsplit=1)
-    if len(parts) == 3:
-        return converter().convert_html(parts[0]) + parts[1] + converter().convert_html(parts[2])
-    return converter().convert_html(output)
+    """Convert what the theme rendered around the (already Traditional) page body: nav, TOC,
+    header, tags, footer. The fenced body is copied as it is, without its fences."""
+    out: list[str] = []
+    position = 0
+    for match in _BODY.finditer(output):
+        out.append(converter().convert_html(output[position : match.start()]))
+        out.append(match.group(0)[len(BODY_START) : -len(BODY_END)])
+        position = match.end()
+    out.append(converter().convert_html(output[position:]))
+    return "".join(out)
 
 
 def point_search_at_edition(output: str, language: str) -> str:

@@ -1,0 +1,98 @@
+"""The per-edition search indexes: segmentation, keywords, size, one edition per index."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import jieba
+import pytest
+
+from kb import search_index
+
+ZWSP = "\u200b"
+
+
+def test_traditional_text_is_cut_like_its_simplified_source():
+    cut = lambda text: ZWSP.join(jieba.cut(text))  # noqa: E731 - Material's segmenter, minus HTML
+    simplified = "老赖型客户失联后如何做失联修复"
+    traditional = "老賴型客戶失聯後如何做失聯修復"
+    assert search_index.segment_via_simplified(traditional, cut).split(ZWSP) == [
+        word.translate(str.maketrans("赖户联后复", "賴戶聯後復")) for word in cut(simplified).split(ZWSP)
+    ]
+    # Plain jieba (no Traditional dictionary) cuts the Traditional text differently.
+    assert cut(traditional) != search_index.segment_via_simplified(traditional, cut)
+
+
+def test_keywords_carry_their_words_for_materials_greedy_query_split():
+    terms = search_index.keyword_terms(["找不到人", "联系不上"], traditional=False)
+    assert terms[:2] == ["找不到人", "联系不上"]
+    assert "联系" in terms
+
+
+def test_user_dictionary_is_up_to_date():
+    assert search_index.main(["--check"]) == 0, "请运行：python -m kb.search_index"
+
+
+def test_user_dictionary_has_traditional_entries():
+    from kb.paths import DATA_DIR
+
+    words = {line.split()[0] for line in (DATA_DIR / "jieba_user_dict.txt").read_text(encoding="utf-8").splitlines() if line and not line.startswith("#")}
+    for simplified, traditional in [("老赖型", "老賴型"), ("协催", "協催"), ("失信被执行人", "失信被執行人"), ("四维模型", "四維模型")]:
+        assert simplified in words and traditional in words
+
+
+@pytest.fixture(scope="module")
+def indexes(built_site):
+    return {
+        "zh": (built_site.site_dir / "search/search_index.json").read_bytes(),
+        "zh-Hant": (built_site.site_dir / "zh-Hant/search/search_index.json").read_bytes(),
+    }
+
+
+@pytest.mark.slow
+def test_each_edition_has_its_own_index(indexes):
+    zh, hant = (json.loads(indexes[k]) for k in ("zh", "zh-Hant"))
+    assert zh["docs"] and hant["docs"]
+    assert not [d for d in zh["docs"] if d["location"].startswith("zh-Hant/")]
+    assert not [d for d in hant["docs"] if d["location"].startswith("zh-Hant/")]  # edition-relative
+    assert {d["location"] for d in zh["docs"]} == {d["location"] for d in hant["docs"]}
+    titles = {d["location"]: d["title"] for d in hant["docs"]}
+    assert titles["cases/lost-contact/"].replace(ZWSP, "") == "失聯客戶修復"
+
+
+@pytest.mark.slow
+def test_index_is_segmented_with_zero_width_spaces(indexes):
+    zh, hant = (json.loads(indexes[k]) for k in ("zh", "zh-Hant"))
+    text = {d["location"]: d["text"] for d in zh["docs"]}
+    assert ZWSP in text["cases/lost-contact/"]
+    words = set(ZWSP.join(d["text"] for d in zh["docs"]).split(ZWSP))
+    assert {"老赖型", "失联", "协催"} & words
+    hant_words = set(ZWSP.join(d["text"] for d in hant["docs"]).split(ZWSP))
+    assert {"老賴型", "失聯", "協催"} & hant_words
+    # Both editions are cut at (nearly) the same places: Traditional text is cut via its
+    # Simplified form, which differs from the source only where OpenCC is not reversible.
+    same = sum(a["text"].count(ZWSP) == b["text"].count(ZWSP) for a, b in zip(zh["docs"], hant["docs"]))
+    assert same >= 0.9 * len(zh["docs"]), f"{same}/{len(zh['docs'])}"
+
+
+@pytest.mark.slow
+def test_keywords_are_indexed_on_the_page_entry(indexes):
+    zh, hant = (json.loads(indexes[k]) for k in ("zh", "zh-Hant"))
+    assert zh["config"]["fields"]["keywords"]["boost"] > zh["config"]["fields"]["title"]["boost"]
+    page = next(d for d in zh["docs"] if d["location"] == "cases/lost-contact/")
+    assert "找不到人" in page["keywords"]
+    hant_page = next(d for d in hant["docs"] if d["location"] == "cases/lost-contact/")
+    assert "聯繫不上" in hant_page["keywords"]
+
+
+@pytest.mark.slow
+def test_index_is_compact_utf8(indexes):
+    for edition, raw in indexes.items():
+        text = raw.decode("utf-8")
+        docs = text[text.index('"docs":') :]  # (the config's separator is a regex with \\u escapes)
+        assert not re.search(r"\\u[0-9a-fA-F]{4}", docs), edition
+        assert "失联" in docs or "失聯" in docs
+        assert ", " not in text[:200] and '": ' not in text[:200]
+        # Smaller than Material's escaped form of the same data.
+        assert len(raw) < 0.75 * len(json.dumps(json.loads(raw), separators=(",", ":")).encode()), edition
