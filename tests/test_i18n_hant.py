@@ -77,6 +77,15 @@ def test_html_conversion_touches_prose_only():
     assert "var a = '说明';" in out and ".说明{}" in out
 
 
+@pytest.mark.slow
+def test_built_call_script_card_copies_traditional_text(built_site):
+    page = built_site.html("zh-Hant/scripts/first-contact/index.html")
+    copied = [t for t in re.findall(r'data-clipboard-text="([^"]+)"', page)]
+    assert copied, "繁体版话术卡片没有复制按钮"
+    assert all("催收員" in text or "客戶" in text for text in copied)
+    assert not any("催收员" in text for text in copied)
+
+
 def test_point_search_at_edition_rewrites_only_the_base():
     page = '<script id="__config" type="application/json">{"annotate": null, "base": "../../..", "search": "x"}</script>'
     out = hant.point_search_at_edition(page, "zh-Hant")

@@ -37,7 +37,10 @@ PHRASES_FILE = DATA_DIR / "opencc_phrases.txt"
 # Elements whose content is never converted (code, machine text).
 SKIP_ELEMENTS = frozenset({"code", "pre", "script", "style", "kbd", "samp", "textarea"})
 # Attributes that carry text shown to readers; everything else (id, href, class…) is kept.
-TEXT_ATTRIBUTES = frozenset({"title", "alt", "aria-label", "placeholder", "data-md-tooltip", "content"})
+# data-clipboard-text: the call-script card's copy button copies the dialogue itself.
+TEXT_ATTRIBUTES = frozenset(
+    {"title", "alt", "aria-label", "placeholder", "data-md-tooltip", "data-clipboard-text", "content"}
+)
 # <meta content="…"> is prose only for these names.
 TEXT_META_NAMES = frozenset({"description", "keywords", "author"})
 
