@@ -24,12 +24,6 @@ def test_traditional_text_is_cut_like_its_simplified_source():
     assert cut(traditional) != search_index.segment_via_simplified(traditional, cut)
 
 
-def test_keywords_carry_their_words_for_materials_greedy_query_split():
-    terms = search_index.keyword_terms(["找不到人", "联系不上"], traditional=False)
-    assert terms[:2] == ["找不到人", "联系不上"]
-    assert "联系" in terms
-
-
 def test_user_dictionary_is_up_to_date():
     assert search_index.main(["--check"]) == 0, "请运行：python -m kb.search_index"
 

@@ -127,35 +127,19 @@ def split_index(data: dict, state: BuildState) -> dict[str, dict]:
         entry["location"] = edition_location(entry["location"], language)
         words = state.keywords.get(language, {}).get(entry["location"])
         if words:  # page entry (no '#'): the page itself is what the everyday word finds
-            entry[KEYWORDS_FIELD] = keyword_terms(words, traditional=language != SOURCE_LANGUAGE)
+            entry[KEYWORDS_FIELD] = list(dict.fromkeys(words))
         editions[language]["docs"].append(entry)
     return {language: index for language, index in editions.items() if index["docs"]}
 
 
-def keyword_terms(words: list[str], *, traditional: bool) -> list[str]:
-    """The keywords plus their jieba words (2+ characters).
-
-    Material splits a Han query greedily against the index's terms and never tries the
-    whole query as one term (its loop stops one character short), so 找不到人 is searched
-    as 找不到* — which must exist as a term to reach the keyword 找不到人.
-    """
-    import jieba
-
-    def cut(text: str) -> list[str]:
-        if traditional:
-            return segment_via_simplified(text, lambda t: ZWSP.join(jieba.cut(t))).split(ZWSP)
-        return list(jieba.cut(text))
-
-    terms = list(dict.fromkeys(words))
-    for word in words:
-        for piece in cut(word):
-            piece = piece.strip()
-            if len(piece) >= 2 and piece not in terms:
-                terms.append(piece)
-    return terms
-
-
 CHARMAP_KEY = "kb_charmap"
+FILLERS_KEY = "kb_fillers"
+# Question and filler words dropped from a query typed as a question (客户失联怎么办 → 客户 失联)
+# by docs/assets/javascripts/workers/search-kb.js, unless the whole query is an index word
+# (a keyword such as 一天怎么安排 still matches as typed). Simplified; Traditional is derived.
+# 客户 is on nearly every page: as a query word it only pulls in keywords such as 客户画像.
+QUERY_FILLERS = ("怎么办", "怎么样", "怎么", "怎样", "如何", "什么", "为什么", "咋办", "咋",
+                 "吗", "呢", "啊", "吧", "呀", "的", "了", "应该", "请问", "客户")
 _HAN_CHAR = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
@@ -182,6 +166,9 @@ def add_charmaps(editions: dict[str, dict]) -> None:
     hans_forms = set(_HAN_CHAR.findall(hant.to_simplified(_prose(editions[HANT_LANGUAGE]))))
     to_hant = {c: convert(c) for c in sorted(simplified - hant_forms)}
     to_hans = {c: hant.to_simplified(c) for c in sorted(traditional - hans_forms)}
+    fillers = list(dict.fromkeys([*QUERY_FILLERS, *map(convert, QUERY_FILLERS)]))
+    for index in editions.values():
+        index["config"][FILLERS_KEY] = fillers
     editions[HANT_LANGUAGE]["config"][CHARMAP_KEY] = {k: v for k, v in to_hant.items() if v != k}
     editions[SOURCE_LANGUAGE]["config"][CHARMAP_KEY] = {k: v for k, v in to_hans.items() if v != k}
 

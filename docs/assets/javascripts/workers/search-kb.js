@@ -11,12 +11,16 @@
  *    When no prefix of the run is a term, Material searches the run as typed: leave it.
  * 2. Staff type either script. The index config carries `kb_charmap` (built by
  *    tools/kb/search_index.py): characters of the other script → this edition's script.
+ * 3. Staff type questions (客户失联怎么办). Each Han run is split into index words, longest
+ *    first; question and filler words listed in `kb_fillers` (same file) are dropped so they
+ *    do not outweigh the words that matter. A run that is itself a word is kept whole.
  */
 (function () {
   "use strict"
   var SENTINEL = "\u3007"
   var terms = null
   var charmap = {}
+  var fillers = new Set()
   var separator = /[\s\u200b\u3000\-、。，．？！；]+/
 
   function learn(index) {
@@ -31,6 +35,7 @@
       ;(doc.tags || []).concat(doc.keywords || []).forEach(function (t) { terms.add(String(t).toLowerCase()) })
     })
     charmap = (index.config && index.config.kb_charmap) || {}
+    fillers = new Set((index.config && index.config.kb_fillers) || [])
   }
 
   function hasPrefixTerm(run) {
@@ -39,13 +44,39 @@
     return false
   }
 
+  // Longest index words first; characters that start no word are kept together.
+  function words(run) {
+    var parts = [], unknown = "", i = 0
+    while (i < run.length) {
+      var j = run.length
+      while (j > i && !terms.has(run.slice(i, j))) j--
+      if (j > i) {
+        if (unknown) { parts.push({ text: unknown, known: false }); unknown = "" }
+        parts.push({ text: run.slice(i, j), known: true })
+        i = j
+      } else {
+        unknown += run[i++]
+      }
+    }
+    if (unknown) parts.push({ text: unknown, known: false })
+    return parts
+  }
+
+  function fixRun(run) {
+    if (terms.has(run)) return run + SENTINEL
+    var parts = words(run)
+    var kept = parts.filter(function (p) { return !(p.known && fillers.has(p.text)) })
+    if (!kept.length) kept = parts
+    return kept.map(function (p) {
+      return p.known || hasPrefixTerm(p.text) ? p.text + SENTINEL : p.text
+    }).join(" ")
+  }
+
   function fixQuery(query) {
     var mapped = ""
     for (var i = 0; i < query.length; i++) mapped += charmap[query[i]] || query[i]
     if (!terms) return mapped
-    return mapped.replace(/\p{sc=Han}+/gu, function (run) {
-      return hasPrefixTerm(run.toLowerCase()) ? run + SENTINEL : run
-    })
+    return mapped.replace(/\p{sc=Han}+/gu, fixRun)
   }
 
   // Registered before Material's listener, so it sees (and may rewrite) each message first.
