@@ -46,6 +46,8 @@ class SearchBox:
         self.page = page
         self.base_url = base_url
         self.edition = edition
+        self.failed: list[str] = []  # responses >= 400 (e.g. Material's sitemap.xml fetch)
+        page.on("response", lambda response: response.status >= 400 and self.failed.append(response.url))
         page.add_init_script(WORKER_PROBE)
         page.goto(base_url + EDITION_PREFIX[edition])
         page.wait_for_function("() => window.__kbSearch && window.__kbSearch.ready", timeout=30_000)
@@ -126,6 +128,7 @@ def test_query_table_hit_rate(edition_boxes, browser_page, served_site):
     print(f"命中率：{hits}/{len(queries)} = {rate:.1%}")
     assert rate >= 0.95, f"搜索命中率 {rate:.1%} 低于 95%：\n" + "\n".join(r for r in rows if r.startswith("✗"))
     assert browser_page.external_requests(served_site) == []
+    assert [url for box in edition_boxes.values() for url in box.failed] == []
 
 
 @pytest.mark.browser
