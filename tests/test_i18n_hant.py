@@ -86,6 +86,12 @@ def test_built_call_script_card_copies_traditional_text(built_site):
     assert not any("催收员" in text for text in copied)
 
 
+def test_pages_load_the_project_search_worker():
+    page = '<script id="__config" type="application/json">{"base": "..", "search": "../assets/javascripts/workers/search.a7633da7.min.js"}</script>'
+    out = hant.use_project_search_worker(page)
+    assert '"search": "../assets/javascripts/workers/search-kb.js?material=search.a7633da7.min.js"' in out
+
+
 def test_point_search_at_edition_rewrites_only_the_base():
     page = '<script id="__config" type="application/json">{"annotate": null, "base": "../../..", "search": "x"}</script>'
     out = hant.point_search_at_edition(page, "zh-Hant")
