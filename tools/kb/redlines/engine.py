@@ -140,6 +140,10 @@ class Scanner:
             if rule.check == "personal_data":
                 cfg = rule.raw["personal_data"]
                 self._pii[rule.id] = {k: re.compile(cfg[k]) for k in ("resident_id", "mobile", "bank_card")}
+                # Numbers inside URLs, or labelled as order/serial numbers, are not personal data.
+                for k in ("not_prose", "not_pii_label"):
+                    if cfg.get(k):
+                        self._pii[rule.id][k] = re.compile(cfg[k])
             if rule.check == "contact_time":
                 self._verbs[rule.id] = re.compile(rule.raw["contact_verbs"])
 
@@ -151,11 +155,17 @@ class Scanner:
         return start, end
 
     def _negated(self, text: str, s0: int, s: int) -> bool:
-        prefix = text[s0:s]
-        if not prefix:
+        if s <= s0:
             return False
+        # A few characters of the hit stay visible so a look-ahead negator (不(?=收)) can match
+        # right before the hit; only negators that end before the hit count.
+        prefix = text[s0:s + 4]
         false_spans = [m.span() for m in self.rs.false_negators.finditer(prefix)]
         for m in self.rs.negators.finditer(prefix):
+            if m.start() >= s - s0:
+                break
+            if m.end() > s - s0:
+                continue
             if any(a <= m.start() < b for a, b in false_spans):
                 continue
             if self.rs.addressee_before_negator.search(prefix, 0, m.start()):
@@ -310,7 +320,13 @@ class Scanner:
         out: list[Hit] = []
         taken: list[tuple[int, int]] = []
 
+        if "not_prose" in pats:
+            taken.extend(m.span() for m in pats["not_prose"].finditer(original))
+        label = pats.get("not_pii_label")
+
         def free(a: int, b: int) -> bool:
+            if label is not None and label.search(original, max(0, a - 12), a):
+                return False
             return not any(x < b and a < y for x, y in taken)
 
         checks = (("resident_id", pii.resident_id_valid), ("bank_card", pii.luhn_valid), ("mobile", pii.mobile_valid))
