@@ -51,6 +51,10 @@ def on_post_page(output, page, config):
     return hant.use_project_search_worker(output)
 
 
+def on_post_template(output_content, template_name, config):
+    return search_index.place_error_page(template_name, output_content, config.site_dir, _state)
+
+
 # After mkdocs-static-i18n (priority -100), which builds zh-Hant and then writes ONE index
 # for all languages: split it per edition, add keywords, and shrink it.
 @event_priority(-200)

@@ -152,3 +152,11 @@ def test_handwritten_zh_hant_page_overrides_the_generated_one(site_copy):
     page = result.html("zh-Hant/sources/index.html")
     assert "本頁由培訓師手寫：资讯與软体二詞保持原樣。" in page  # not run through OpenCC
     assert "來源（手寫繁體版）" in page
+
+
+def test_each_edition_keeps_its_own_404_page(built_site):
+    # mkdocs-static-i18n renders every edition's 404 to the root; the root must stay Simplified.
+    root = built_site.html("404.html")
+    hant_404 = built_site.html("zh-Hant/404.html")
+    assert '<html lang="zh"' in root and "<title>催收知识库" in root
+    assert '<html lang="zh-Hant"' in hant_404 and "<title>催收知識庫" in hant_404

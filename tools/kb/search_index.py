@@ -36,6 +36,8 @@ class BuildState:
     language: str = SOURCE_LANGUAGE
     # language → page location (relative to that edition's root) → keywords
     keywords: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    # The default edition's rendered 404.html, kept while the other editions are built.
+    default_error_page: str | None = None
 
     @property
     def is_hant(self) -> bool:
@@ -177,6 +179,28 @@ def _prose(index: dict) -> str:
     return "\n".join(
         f"{entry.get('title', '')}\n{entry.get('text', '')}".replace(ZWSP, "") for entry in index["docs"]
     )
+
+
+ERROR_PAGE = "404.html"
+
+
+def place_error_page(template_name: str, output: str, site_dir: Path | str, state: BuildState) -> str:
+    """Keep each edition's 404 page in its own root.
+
+    mkdocs-static-i18n renders every edition's 404.html to the site root, so the last
+    edition built (zh-Hant) would replace the Simplified one that readers and GitHub Pages
+    get. The default edition keeps the root; the others are written under /<language>/.
+    Returns what MkDocs should write to the root.
+    """
+    if template_name != ERROR_PAGE:
+        return output
+    if state.language == SOURCE_LANGUAGE:
+        state.default_error_page = output
+        return output
+    target = Path(site_dir) / state.language / ERROR_PAGE
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(output, encoding="utf-8")
+    return state.default_error_page if state.default_error_page is not None else output
 
 
 def copy_sitemaps(site_dir: Path | str, languages: list[str]) -> None:
