@@ -54,7 +54,7 @@ _TIME_RE = re.compile(
 )
 _FREQ_RE = re.compile(
     r"(?:一天|每天|一日|每日|当天|一上午|一下午|一晚上|半天|一小时|一个小时)"
-    r"[^，,。！？!?；;\n]{0,8}?(?:打|拨|呼|call|发|响)了?"
+    r"[^，,。！？!?；;\n]{0,8}?(?:打|拨|呼|call|发|响)了?(?:他|她|你|客户)?了?"
     r"(?P<n>\d+|[一二两三四五六七八九十百几]+)(?P<more>多)?(?:个|通|次|遍|条)"
 )
 
@@ -99,6 +99,8 @@ def _time_outside(m: re.Match, window: tuple[int, int]) -> bool:
     if m.group("night"):
         return True
     if period in ("下午", "傍晚", "晚上", "夜里", "夜间", "今晚", "明晚", "晚", "夜"):
+        if hour <= 5 and period not in ("下午", "傍晚"):
+            return True  # 夜里一点 / 晚上两点: small hours after midnight
         if hour < 12:
             hour += 12
         elif hour == 12 and period not in ("下午",):
@@ -146,6 +148,11 @@ class Scanner:
                         self._pii[rule.id][k] = re.compile(cfg[k])
             if rule.check == "contact_time":
                 self._verbs[rule.id] = re.compile(rule.raw["contact_verbs"])
+        glob = ruleset.raw.get("global") or {}
+        self._neg_break = re.compile(glob["negation_scope_break"]) if glob.get("negation_scope_break") else None
+        self._neg_cont = re.compile(glob["negation_continuation"]) if glob.get("negation_continuation") else None
+        self._neg_speech = re.compile(glob["negation_break_speech"]) if glob.get("negation_break_speech") else None
+        self._cond_addr = re.compile(glob["addressee_before_condemner"]) if glob.get("addressee_before_condemner") else None
 
     # -- sentence helpers -----------------------------------------------------------------
     def _bounds(self, delims: list[int], pos: int, length: int) -> tuple[int, int]:
@@ -170,8 +177,40 @@ class Scanner:
                 continue
             if self.rs.addressee_before_negator.search(prefix, 0, m.start()):
                 continue
+            if self._scope_ended(prefix, m.end(), s - s0):
+                continue
             return True
         return False
+
+    def _scope_ended(self, prefix: str, a: int, b: int) -> bool:
+        """Negation is clause-bounded: a comma between negator and hit ends it when the later
+        clause is speech to the customer (别装了，我弄死你) — not in a list heading (禁止：…),
+        a continued list (严禁威胁客户，或以……) or a quoted utterance (不得对客户说，……)."""
+        brk = self._neg_break
+        if brk is None or prefix[a:a + 2].lstrip()[:1] in ("：", ":"):
+            return False
+        last = None
+        for last in brk.finditer(prefix, a, b):
+            pass
+        if last is None or prefix[last.start() - 1:last.start()] in ("说", "讲", "称", "道"):
+            return False
+        if self._neg_cont is not None and self._neg_cont.match(prefix, last.end(), b):
+            return False
+        return self._neg_speech is None or bool(self._neg_speech.search(prefix, last.end()))
+
+    def _names_rule(self, text: str, s: int, e: int) -> bool:
+        """A rule id anywhere on the hit's line (a table row, "——这是骚扰（R03）") marks a mention."""
+        l0 = text.rfind("\n", 0, s) + 1
+        l1 = text.find("\n", e)
+        return bool(self.rs.rule_reference.search(text, l0, l1 if l1 >= 0 else len(text)))
+
+    def _addressed_condemner(self, text: str, s0: int, c: int) -> bool:
+        """属于/涉嫌…犯罪 said to the customer ("你的欠款涉嫌犯罪") is not a condemnation;
+        a quoted "你…" ("‘你要坐牢’属于违规") still is."""
+        if self._cond_addr is None:
+            return False
+        k = max(text.rfind(ch, s0, c) for ch in "，,") + 1
+        return bool(self._cond_addr.search(text, max(k, s0), c))
 
     def _reported(self, text: str, s0: int, s: int) -> bool:
         """The hit is inside a customer's reported speech not followed by staff speech."""
@@ -188,7 +227,8 @@ class Scanner:
             return False
         if self._negated(text, s0, s):
             return True
-        if self.rs.condemners.search(text, e, s1):
+        cm = self.rs.condemners.search(text, e, s1)
+        if cm and not self._addressed_condemner(text, s0, cm.start()):
             return True
         if self._reported(text, s0, s):
             return True
@@ -300,7 +340,7 @@ class Scanner:
             # A time rule is a statement when a negator appears anywhere in the sentence
             # ("晚上九点以后不得拨打").
             if self._negated(text, s0, s1) or self.rs.condemners.search(text, s0, s1) \
-                    or self._reported(text, s0, s1):
+                    or self._reported(text, s0, s1) or self._names_rule(text, s, e):
                 continue
             emit(rule, s, e, s0, f"{rule.name}：在{cw['label']} {cw['start']}–{cw['end']} 以外联系（“{text[s:e]}”）")
         for m in _FREQ_RE.finditer(text):
@@ -310,7 +350,7 @@ class Scanner:
             s, e = m.span()
             s0, s1 = self._bounds(sdel, s, n)
             if self._negated(text, s0, s1) or self.rs.condemners.search(text, s0, s1) \
-                    or self._reported(text, s0, s1):
+                    or self._reported(text, s0, s1) or self._names_rule(text, s, e):
                 continue
             emit(rule, s, e, s0, f"{rule.name}：呼叫频次超过{rs.policy['max_calls_label']}（“{text[s:e]}”）")
 
