@@ -12,6 +12,9 @@ from typing import Any
 
 import yaml
 
+# libyaml's parser when available (several times faster on large sites); same errors and marks.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 from kb.paths import load_vocabulary
 from kb.problems import Problem, problem, suggest
 
@@ -42,7 +45,7 @@ def split_front_matter(text: str, path: str) -> FrontMatter:
         if key:
             key_lines.setdefault(key.group(1), number)
     try:
-        data = yaml.safe_load(block) if block.strip() else {}
+        data = yaml.load(block, Loader=_LOADER) if block.strip() else {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 1

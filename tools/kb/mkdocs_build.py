@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import time
 from pathlib import Path
 
 from mkdocs.exceptions import PluginError
@@ -27,8 +28,22 @@ log = get_plugin_logger("kb")
 _PAGE_LINK = re.compile(r'<a href="' + re.escape(PAGE_LINK_SCHEME) + r'(?P<path>[^"#]+)(?P<fragment>#[^"]*)?">(?P<label>[^<]*)</a>')
 
 
+def _timed(method):
+    """Add the method's wall time to STATE.seconds (written to $KB_HOOK_TIMING_FILE by the benchmark)."""
+
+    def wrapper(self, *args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            self.seconds += time.perf_counter() - start
+
+    return wrapper
+
+
 class BuildState:
     def __init__(self) -> None:
+        self.seconds = 0.0
         self.command = "build"
         self.site: Site | None = None
         self.problems: list[Problem] = []
@@ -50,6 +65,7 @@ class BuildState:
     def on_startup(self, command: str) -> None:
         self.command = command
 
+    @_timed
     def on_files(self, files, config) -> None:
         self.default_pass = self.is_default_language(config)
         self.site = build_site(config, files.documentation_pages())
@@ -64,6 +80,7 @@ class BuildState:
         for item in self.problems:
             log.warning(item.format())
 
+    @_timed
     def on_page_read_source(self, page) -> str | None:
         """Serve a decoded stand-in for non-UTF-8 files (reported already) instead of crashing."""
         source = self.site.pages.get(page.file.src_uri) if self.site else None
@@ -71,6 +88,7 @@ class BuildState:
             return source.text
         return None
 
+    @_timed
     def on_page_markdown(self, markdown: str, page) -> str:
         source = self.site.pages.get(page.file.src_uri) if self.site else None
         if source is None:
@@ -87,6 +105,7 @@ class BuildState:
             markdown = "\n".join(lines)
         return generated.expand_markers(markdown, page.file.src_uri, self.site)
 
+    @_timed
     def on_page_content(self, html: str, page, files) -> str:
         source = self.site.pages.get(page.file.src_uri) if self.site else None
         if source is None or not source.scripts:
@@ -104,7 +123,11 @@ class BuildState:
 
         return _PAGE_LINK.sub(rewrite, html)
 
+    @_timed
     def on_post_build(self, config) -> None:
+        timing_file = os.environ.get("KB_HOOK_TIMING_FILE")
+        if timing_file:
+            Path(timing_file).write_text(f"{self.seconds:.3f}\n", encoding="utf-8")
         if not self.default_pass or not self.problems:
             return
         count = len(self.problems)
