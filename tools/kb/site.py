@@ -201,7 +201,10 @@ class Site:
 
     @property
     def scripts(self) -> list[CallScript]:
-        return [script for page in self.pages.values() for script in page.scripts]
+        """Scripts of the source pages (hand-written x.zh-Hant.md translations excluded)."""
+        from kb.hant import HANT_SUFFIX
+
+        return [script for path, page in self.pages.items() if not path.endswith(HANT_SUFFIX) for script in page.scripts]
 
 
 def flatten_nav(nav) -> set[str]:

@@ -11,7 +11,7 @@ import logging
 from kb import generated
 from kb.call_scripts import check_script
 from kb.frontmatter import check_front_matter
-from kb.links import check_glossary, check_orphans, check_script_anchors, check_snippets
+from kb.links import check_glossary, check_orphans, check_script_anchors, check_snippets, translated_source
 from kb.problems import Problem, problem, suggest
 from kb.site import PageSource, Site
 
@@ -22,6 +22,8 @@ def check_duplicate_script_ids(site: Site) -> list[Problem]:
     seen: dict[str, str] = {}
     problems = []
     for page in site.pages.values():
+        if translated_source(page.path) != page.path:
+            continue  # a hand-written x.zh-Hant.md repeats the ids of x.md on purpose
         for script in page.scripts:
             if not script.id:
                 continue
