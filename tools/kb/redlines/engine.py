@@ -7,6 +7,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 
 from . import pii
+from .prefilter import PrefilterIndex, text_grams
 from .rules import Rule, RuleSet
 
 
@@ -153,6 +154,20 @@ class Scanner:
         self._neg_cont = re.compile(glob["negation_continuation"]) if glob.get("negation_continuation") else None
         self._neg_speech = re.compile(glob["negation_break_speech"]) if glob.get("negation_break_speech") else None
         self._cond_addr = re.compile(glob["addressee_before_condemner"]) if glob.get("addressee_before_condemner") else None
+        # Literal prefilters derived from the patterns: a pattern or context trigger runs over a
+        # text only when the text may contain one of the literals every match needs.
+        self._prefilter = PrefilterIndex()
+        self._patterns: dict[str, tuple] = {}
+        self._contexts: dict[str, tuple] = {}
+        for rule in ruleset.rules:
+            pats, ctxs = [], []
+            for pattern in rule.patterns:
+                pats.append((pattern, len(self._prefilter)))
+                self._prefilter.add(len(self._prefilter), pattern)
+            for ctx in rule.contexts:
+                ctxs.append((ctx, len(self._prefilter)))
+                self._prefilter.add(len(self._prefilter), ctx.trigger)
+            self._patterns[rule.id], self._contexts[rule.id] = tuple(pats), tuple(ctxs)
 
     # -- sentence helpers -----------------------------------------------------------------
     def _bounds(self, delims: list[int], pos: int, length: int) -> tuple[int, int]:
@@ -256,6 +271,7 @@ class Scanner:
         n = len(text)
         sdel = [m.start() for m in rs.sentence_delims.finditer(text)]
         cdel = None
+        enabled = self._prefilter.enabled(text_grams(text))
         hits: list[Hit] = []
         seen: set[tuple[str, int]] = set()
 
@@ -271,7 +287,9 @@ class Scanner:
                             message or f"{rule.name}：“{original[o_s:o_e]}”", rule.suggestion))
 
         for rule in rs.rules:
-            for pattern in rule.patterns:
+            for pattern, pid in self._patterns[rule.id]:
+                if pid not in enabled:
+                    continue
                 for m in pattern.finditer(text):
                     s, e = m.span()
                     if s == e:
@@ -288,7 +306,9 @@ class Scanner:
                     if self._statement(text, s0, s1, s, e, rule):
                         continue
                     emit(rule, s, e, s0)
-            for ctx in rule.contexts:
+            for ctx, pid in self._contexts[rule.id]:
+                if pid not in enabled:
+                    continue
                 for m in ctx.trigger.finditer(text):
                     s, e = m.span()
                     if s == e:

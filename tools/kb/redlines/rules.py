@@ -114,16 +114,23 @@ class _Compiler:
         literal or a set of literals; one big alternation defeats that, so the pieces
         are kept apart (about 4× faster on the site's pages).
         """
-        whole = self.compile(patterns, where)
-        if whole is None:
+        pairs = self._expand_all(patterns, where)
+        if pairs is None:
             return ()
-        pieces = []
-        for p in ([patterns] if isinstance(patterns, str) else patterns):
-            for alt in _split_top_level(self.expand(p, where)):
-                pieces.append(re.compile(alt))
+        try:
+            pieces = [re.compile(alt) for _, expanded in pairs for alt in _split_top_level(expanded)]
+        except re.error:
+            pieces = None
+        if pieces is None or any(pc.groupindex or pc.flags & ~re.UNICODE for pc in pieces):
+            # Rare shapes (a piece invalid on its own, named groups, inline flags): the whole
+            # alternation decides validity and reports the error, as it always has.
+            self.compile(patterns, where)
+            if pieces is None:
+                pieces = [re.compile(alt) for _, expanded in pairs for alt in _split_top_level(expanded)]
         return tuple(pieces)
 
-    def compile(self, patterns, where: str) -> re.Pattern | None:
+    def _expand_all(self, patterns, where: str) -> list[tuple[str, str]] | None:
+        """(pattern, expanded) pairs; None when there are no patterns."""
         if patterns is None:
             return None
         if isinstance(patterns, str):
@@ -132,15 +139,34 @@ class _Compiler:
             _fail(where, "应为非空字符串列表")
         if not patterns:
             return None
-        parts = []
+        pairs = []
         for i, p in enumerate(patterns):
-            expanded = self.expand(p, f"{where}[{i}]")
+            try:
+                pairs.append((p, self.expand(p, f"{where}[{i}]")))
+            except RulesError:
+                self._check_each(pairs, where)  # an invalid earlier pattern is reported first
+                raise
+        return pairs
+
+    @staticmethod
+    def _check_each(pairs: list[tuple[str, str]], where: str) -> None:
+        for i, (p, expanded) in enumerate(pairs):
             try:
                 re.compile(expanded)
             except re.error as exc:
                 _fail(f"{where}[{i}]", f"不是合法的正则表达式（{exc}）：{p}")
-            parts.append(f"(?:{expanded})")
-        return re.compile("|".join(parts))
+
+    def compile(self, patterns, where: str) -> re.Pattern | None:
+        # Each pattern is compiled once, inside the alternation; only when that fails are
+        # the patterns compiled one by one to name the invalid one.
+        pairs = self._expand_all(patterns, where)
+        if pairs is None:
+            return None
+        try:
+            return re.compile("|".join(f"(?:{expanded})" for _, expanded in pairs))
+        except re.error:
+            self._check_each(pairs, where)
+            raise
 
 
 def _split_top_level(pattern: str) -> list[str]:
@@ -309,11 +335,24 @@ def parse_rules(raw, path: str = "<rules>") -> RuleSet:
     )
 
 
+def _yaml_load(text: str):
+    """yaml.safe_load, through libyaml when available (about 10× faster on the rules file).
+    On an error the pure-Python loader runs again so the message stays the familiar one."""
+    loader = getattr(yaml, "CSafeLoader", None)
+    if loader is None:
+        return yaml.safe_load(text)
+    try:
+        return yaml.load(text, Loader=loader)  # noqa: S506 — CSafeLoader is the safe loader
+    except yaml.YAMLError:
+        return yaml.safe_load(text)
+
+
 @lru_cache(maxsize=8)
 def _load_cached(path: str, mtime_ns: int) -> RuleSet:
     try:
         with open(path, encoding="utf-8") as handle:
-            raw = yaml.safe_load(handle)
+            text = handle.read()
+        raw = _yaml_load(text)
     except OSError as exc:
         raise RulesError(f"无法读取红线规则文件 {path}：{exc.strerror}") from exc
     except UnicodeDecodeError as exc:

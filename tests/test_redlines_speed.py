@@ -1,0 +1,88 @@
+"""Speed-ups must not change results: literal prefilters are sound, libyaml reads the same rules.
+
+The prefilter lets the engine skip a pattern on a text that cannot contain any literal every
+match of the pattern needs. Soundness is checked against real text: on every page of the site,
+every rule example and a sample of the labelled corpus, a pattern the prefilter skips has no
+match at all.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from kb.paths import REDLINE_RULES_FILE
+from kb.redlines import check_markdown, load_rules
+from kb.redlines.engine import scanner_for
+from kb.redlines.prefilter import required_literals, text_grams
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = REPO / "tests" / "corpus" / "redlines"
+
+
+def _texts() -> list[str]:
+    rs = load_rules()
+    out = [p.read_text(encoding="utf-8") for p in sorted((REPO / "docs").rglob("*.md")) if "_overrides" not in p.parts]
+    out += [s for r in rs.rules for s in r.examples_bad + r.examples_good]
+    lines = [ln.split("\t", 1)[1] for f in sorted(CORPUS.glob("*.tsv"))
+             for ln in f.read_text(encoding="utf-8").splitlines() if "\t" in ln and not ln.startswith("#")]
+    out += lines[::4]
+    return out
+
+
+@pytest.mark.parametrize(("pattern", "expected"), [
+    ("老赖|骗子", {"老赖", "骗子"}),
+    ("(你|他)就是[^，]{0,4}(狗|猪)", {"你就是", "他就是"}),
+    ("(先)?(别|不要)(说|提)[^，]?催收", {"催收"}),
+    ("(别|不要)(说|提)", {"别说", "别提", "不要说", "不要提"}),
+    ("[^，]*", None),
+    ("(?i)call", None),
+    ("(凌晨|半夜)?\\d+点", {"点"}),
+])
+def test_required_literals(pattern, expected):
+    lits = required_literals(re.compile(pattern))
+    assert (set(lits) if lits is not None else None) == expected
+
+
+def test_prefilter_never_skips_a_pattern_that_matches():
+    rs = load_rules()
+    scanner = scanner_for(rs)
+    pieces = [(p, pid) for pats in scanner._patterns.values() for p, pid in pats]
+    pieces += [(c.trigger, pid) for ctxs in scanner._contexts.values() for c, pid in ctxs]
+    assert len(pieces) > 100
+    skipped_total = 0
+    for original in _texts():
+        text = rs.normalizer(original).text
+        enabled = scanner._prefilter.enabled(text_grams(text))
+        for pattern, pid in pieces:
+            if pid not in enabled:
+                skipped_total += 1
+                assert pattern.search(text) is None, f"前置过滤跳过了会匹配的模式：{pattern.pattern[:80]}"
+    assert skipped_total > 0  # the prefilter does skip work
+
+
+def test_libyaml_reads_the_rules_file_like_the_python_loader():
+    text = REDLINE_RULES_FILE.read_text(encoding="utf-8")
+    assert yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) == yaml.safe_load(text)
+
+
+def test_invalid_yaml_keeps_the_python_loader_message(tmp_path):
+    from kb.redlines import RulesError
+
+    bad = tmp_path / "rules.yml"
+    bad.write_text("rules: [\n  - id: R01\n", encoding="utf-8")
+    with pytest.raises(RulesError, match="不是合法的 YAML") as info:
+        load_rules(bad)
+    try:
+        yaml.safe_load(bad.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        assert str(exc) in str(info.value)
+
+
+def test_site_page_findings_are_stable_across_repeated_checks():
+    page = (REPO / "docs" / "compliance" / "redlines.md").read_text(encoding="utf-8")
+    first = check_markdown(page, "docs/compliance/redlines.md")
+    assert check_markdown(page, "docs/compliance/redlines.md") == first
