@@ -47,21 +47,31 @@ def test_required_literals(pattern, expected):
     assert (set(lits) if lits is not None else None) == expected
 
 
-def test_prefilter_never_skips_a_pattern_that_matches():
+def test_prefilter_finds_exactly_the_matches_of_a_whole_text_search():
     rs = load_rules()
     scanner = scanner_for(rs)
     pieces = [(p, pid) for pats in scanner._patterns.values() for p, pid in pats]
     pieces += [(c.trigger, pid) for ctxs in scanner._contexts.values() for c, pid in ctxs]
     assert len(pieces) > 100
-    skipped_total = 0
+    skipped = 0
     for original in _texts():
         text = rs.normalizer(original).text
-        enabled = scanner._prefilter.enabled(text_grams(text))
+        lines, whole = scanner._prefilter.locate(text)
         for pattern, pid in pieces:
-            if pid not in enabled:
-                skipped_total += 1
-                assert pattern.search(text) is None, f"前置过滤跳过了会匹配的模式：{pattern.pattern[:80]}"
-    assert skipped_total > 0  # the prefilter does skip work
+            expected = [m.span() for m in pattern.finditer(text)]
+            if pid in lines:
+                got = [m.span() for a, b in lines[pid] for m in pattern.finditer(text, a, b)]
+            elif pid in whole:
+                got = expected
+            else:
+                got, skipped = [], skipped + 1
+            assert got == expected, f"前置过滤改变了匹配结果：{pattern.pattern[:80]}"
+    assert skipped > 0  # the prefilter does skip work
+
+
+def test_text_grams_of_the_whole_text_include_pairs_across_line_breaks():
+    grams = text_grams("催\n\n收")
+    assert {"催", "收", "\n", "催\n", "\n\n", "\n收"} <= grams
 
 
 def test_libyaml_reads_the_rules_file_like_the_python_loader():

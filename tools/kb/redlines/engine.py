@@ -7,7 +7,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 
 from . import pii
-from .prefilter import PrefilterIndex, text_grams
+from .prefilter import PrefilterIndex
 from .rules import Rule, RuleSet
 
 
@@ -271,7 +271,17 @@ class Scanner:
         n = len(text)
         sdel = [m.start() for m in rs.sentence_delims.finditer(text)]
         cdel = None
-        enabled = self._prefilter.enabled(text_grams(text))
+        line_spans, whole = self._prefilter.locate(text)
+
+        def matches(pattern: re.Pattern, pid: int):
+            # Same matches, in the same order, as pattern.finditer(text): a line-bound pattern
+            # is searched only on the lines that may hold one of its literals.
+            spans = line_spans.get(pid)
+            if spans is not None:
+                for a, b in spans:
+                    yield from pattern.finditer(text, a, b)
+            elif pid in whole:
+                yield from pattern.finditer(text)
         hits: list[Hit] = []
         seen: set[tuple[str, int]] = set()
 
@@ -288,9 +298,9 @@ class Scanner:
 
         for rule in rs.rules:
             for pattern, pid in self._patterns[rule.id]:
-                if pid not in enabled:
+                if pid not in line_spans and pid not in whole:
                     continue
-                for m in pattern.finditer(text):
+                for m in matches(pattern, pid):
                     s, e = m.span()
                     if s == e:
                         continue
@@ -307,9 +317,9 @@ class Scanner:
                         continue
                     emit(rule, s, e, s0)
             for ctx, pid in self._contexts[rule.id]:
-                if pid not in enabled:
+                if pid not in line_spans and pid not in whole:
                     continue
-                for m in ctx.trigger.finditer(text):
+                for m in matches(ctx.trigger, pid):
                     s, e = m.span()
                     if s == e:
                         continue

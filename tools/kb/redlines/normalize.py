@@ -18,8 +18,6 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 
-import opencc
-
 _ZERO_WIDTH = r"[\u200b-\u200d\u2060\ufeff]"
 _CJK_GAP = r"(?<=[\u3400-\u9fff])[ \t\u3000]+(?=[\u3400-\u9fff])"
 # Full-width ASCII (！ excluded: kept as a sentence delimiter either way) → half-width.
@@ -28,7 +26,9 @@ _WIDTH_FOLD[0x3000] = 0x20
 
 
 @lru_cache(maxsize=4)
-def _converter(config: str) -> opencc.OpenCC:
+def _converter(config: str) -> "opencc.OpenCC":  # noqa: F821
+    import opencc  # imported on first non-ASCII text only: --list-rules/--explain start faster
+
     return opencc.OpenCC(config)
 
 

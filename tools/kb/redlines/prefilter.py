@@ -135,19 +135,92 @@ def _item(op, av) -> tuple[set | None, set | None]:
     return None, None  # ANY, NOT_LITERAL, CATEGORY, GROUPREF, GROUPREF_EXISTS, …
 
 
-def required_literals(pattern: re.Pattern) -> frozenset | None:
-    """Literals one of which every match of `pattern` contains, or None if unknown."""
-    if pattern.flags & re.IGNORECASE:
-        return None
+# Categories that never match a line break ("\n"), and ones that always do.
+_NO_NL_CATEGORIES = {"CATEGORY_DIGIT", "CATEGORY_WORD", "CATEGORY_NOT_SPACE", "CATEGORY_NOT_LINEBREAK",
+                     "CATEGORY_UNI_DIGIT", "CATEGORY_UNI_WORD", "CATEGORY_UNI_NOT_SPACE", "CATEGORY_UNI_NOT_LINEBREAK"}
+_NL_CATEGORIES = {"CATEGORY_SPACE", "CATEGORY_LINEBREAK", "CATEGORY_UNI_SPACE", "CATEGORY_UNI_LINEBREAK"}
+# Anchors that read the same at a line end as before "\n" (\b, \B, ^, \A, multi-line $).
+_LINE_SAFE_AT = {"AT_BOUNDARY", "AT_NON_BOUNDARY", "AT_UNI_BOUNDARY", "AT_UNI_NON_BOUNDARY", "AT_LOC_BOUNDARY",
+                 "AT_LOC_NON_BOUNDARY", "AT_BEGINNING", "AT_BEGINNING_STRING", "AT_BEGINNING_LINE", "AT_END_LINE"}
+
+
+def _set_has_newline(av) -> bool | None:
+    """Whether a character class matches "\n" (None when unsure)."""
+    negate = bool(av) and av[0][0] is _c.NEGATE
+    listed = False
+    for op, arg in av[1:] if negate else av:
+        if op is _c.LITERAL:
+            listed = listed or arg == 10
+        elif op is _c.RANGE:
+            listed = listed or arg[0] <= 10 <= arg[1]
+        elif op is _c.CATEGORY:
+            if str(arg) in _NL_CATEGORIES:
+                listed = True
+            elif str(arg) not in _NO_NL_CATEGORIES:
+                return None
+        else:
+            return None
+    return not listed if negate else listed
+
+
+def _line_bound(items) -> bool:
+    """True when nothing in the pattern (lookarounds included) can match or test past a "\n",
+    so searching one line (pos/endpos) finds exactly the matches a whole-text search finds there."""
+    for op, av in getattr(items, "data", items):
+        if op is _c.LITERAL:
+            if av == 10:
+                return False
+        elif op is _c.NOT_LITERAL:
+            if av != 10:
+                return False
+        elif op is _c.IN:
+            if _set_has_newline(av) is not False:
+                return False
+        elif op is _c.ANY:
+            continue  # DOTALL is refused below
+        elif op is _c.AT:
+            if str(av) not in _LINE_SAFE_AT:
+                return False
+        elif op in (_c.ASSERT, _c.ASSERT_NOT):
+            if not _line_bound(av[1]):
+                return False
+        elif op is _c.SUBPATTERN:
+            if av[1] & _c.SRE_FLAG_DOTALL or not _line_bound(av[3]):
+                return False
+        elif op is _c.BRANCH:
+            if not all(_line_bound(alt) for alt in av[1]):
+                return False
+        elif op in (_c.MAX_REPEAT, _c.MIN_REPEAT, getattr(_c, "POSSESSIVE_REPEAT", object())):
+            if not _line_bound(av[2]):
+                return False
+        elif op is getattr(_c, "ATOMIC_GROUP", object()):
+            if not _line_bound(av):
+                return False
+        elif op is _c.GROUPREF:
+            continue  # repeats a group checked on its own
+        else:  # GROUPREF_EXISTS, CATEGORY outside a class, anything new: assume it may
+            return False
+    return True
+
+
+def analyse(pattern: re.Pattern) -> tuple[frozenset | None, bool]:
+    """(required literals or None, line-bound?) from one parse of the pattern."""
     try:
         parsed = _parser.parse(pattern.pattern, pattern.flags)
-        if parsed.state.flags & _c.SRE_FLAG_IGNORECASE:
-            return None
+        flags = parsed.state.flags | pattern.flags
+        line_bound = not flags & _c.SRE_FLAG_DOTALL and _line_bound(parsed.data)
+        if flags & _c.SRE_FLAG_IGNORECASE:
+            return None, line_bound
         exact, must = _seq(parsed.data)
     except Exception:  # any parser change or surprise: no prefilter, the pattern always runs
-        return None
+        return None, False
     best = _better(must, exact)
-    return frozenset(best) if _useful(best) else None
+    return (frozenset(best) if _useful(best) else None), line_bound
+
+
+def required_literals(pattern: re.Pattern) -> frozenset | None:
+    """Literals one of which every match of `pattern` contains, or None if unknown."""
+    return analyse(pattern)[0]
 
 
 def text_grams(text: str) -> set:
@@ -164,16 +237,20 @@ def _literal_keys(lit: str) -> tuple[str, ...]:
 class PrefilterIndex:
     """All prefilters of a rule set in one inverted index.
 
-    `enabled(grams)` returns the ids of the patterns that may match a text: those without a
-    prefilter, plus those with a literal whose characters/bigrams all occur in the text.
-    Each literal is filed under its first key (character or bigram); only literals whose
-    first key occurs are checked further, so the cost follows the text, not the lexicon.
+    `locate(text)` tells, for each pattern id, where the pattern has to run: patterns whose
+    matches stay inside one line run only on the lines that may contain one of their
+    literals; the others run on the whole text when it may contain one (or always, without
+    a prefilter). Each literal is filed under its first key (character or bigram); only
+    literals whose first key occurs are checked further, so the cost follows the text.
     """
 
     def __init__(self) -> None:
         self._always: set = set()
-        self._index: dict[str, list] = {}
+        self._index: dict[str, list] = {}  # first key → [(other keys, id)]
+        self._direct: dict[str, set] = {}  # key → ids of one-key literals (a character or a bigram)
         self._keys: set = set()
+        self._line_bound: set = set()
+        self._page_level = False
         self._count = 0
 
     def __len__(self) -> int:
@@ -181,20 +258,60 @@ class PrefilterIndex:
 
     def add(self, pid, pattern: re.Pattern) -> None:
         self._count += 1
-        lits = required_literals(pattern)
+        lits, line_bound = analyse(pattern)
         if lits is None:
             self._always.add(pid)
             return
+        if line_bound:
+            self._line_bound.add(pid)
+        else:
+            self._page_level = True
         for lit in sorted(lits):
             keys = _literal_keys(lit)
-            self._index.setdefault(keys[0], []).append((keys[1:], pid))
+            if len(keys) == 1:
+                self._direct.setdefault(keys[0], set()).add(pid)
+            else:
+                self._index.setdefault(keys[0], []).append((keys[1:], pid))
             self._keys.add(keys[0])
 
-    def enabled(self, grams: set) -> set:
-        out = set(self._always)
-        index = self._index
+    def _found(self, grams: set) -> set:
+        out = set()
+        index, direct = self._index, self._direct
         for key in grams.intersection(self._keys):
-            for rest, pid in index[key]:
-                if pid not in out and all(k in grams for k in rest):
+            ids = direct.get(key)
+            if ids is not None:
+                out |= ids
+            for rest, pid in index.get(key, ()):
+                if pid not in out and grams.issuperset(rest):
                     out.add(pid)
         return out
+
+    def enabled(self, grams: set) -> set:
+        """Ids of the patterns that may match a text with these grams."""
+        return self._always | self._found(grams)
+
+    def locate(self, text: str) -> tuple[dict, set]:
+        """({line-bound pattern id: [(start, end) of each line to search]}, {ids to run on the whole text})."""
+        lines: dict = {}
+        line_bound = self._line_bound
+        page = self._page_level
+        all_grams = {g for g in ("\n", "\n\n") if g in text} if page else set()
+        start = 0
+        for line in text.split("\n"):
+            end = start + len(line)
+            if line:
+                grams = text_grams(line)
+                if page:  # the whole text's grams: every line's plus the pairs across "\n"
+                    all_grams |= grams
+                    if start > 0:
+                        all_grams.add("\n" + line[0])
+                    if end < len(text):
+                        all_grams.add(line[-1] + "\n")
+                for pid in self._found(grams):
+                    if pid in line_bound:
+                        lines.setdefault(pid, []).append((start, end))
+            start = end + 1
+        whole = set(self._always)
+        if page:
+            whole |= self._found(all_grams) - line_bound
+        return lines, whole
