@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import posixpath
 import shlex
+from functools import lru_cache
 from typing import Callable
 
 from kb.problems import render_message_table
@@ -46,8 +47,12 @@ def parse_args(text: str) -> tuple[list[str], dict[str, str]]:
 
 def run(site: Site, page_path: str, name: str, args: str) -> str:
     """Markdown for one marker; raises KeyError for an unknown generator, GeneratorError for bad args."""
-    positional, named = parse_args(args)
-    return GENERATORS[name](site, page_path, positional, named)
+    key = (page_path, name, args)
+    cache = site.generated_cache
+    if key not in cache:  # validation and the default-language expansion share one run
+        positional, named = parse_args(args)
+        cache[key] = GENERATORS[name](site, page_path, positional, named)
+    return cache[key]
 
 
 def expand_markers(markdown: str, page_path: str, site: Site) -> str:
@@ -71,8 +76,13 @@ def expand_markers(markdown: str, page_path: str, site: Site) -> str:
     return "\n".join(lines)
 
 
+@lru_cache(maxsize=65536)
+def _relative(to_page: str, from_dir: str) -> str:
+    return posixpath.relpath(to_page, from_dir)
+
+
 def link(from_page: str, to_page: str, fragment: str = "") -> str:
-    relative = posixpath.relpath(to_page, posixpath.dirname(from_page) or ".")
+    relative = _relative(to_page, posixpath.dirname(from_page) or ".")
     return relative + (f"#{fragment}" if fragment else "")
 
 

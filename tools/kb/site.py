@@ -177,6 +177,8 @@ class Site:
     snippet_base: list[Path]
     auto_append: list[str]
     vocabulary: dict
+    # Generator output per (page, name, args) for this build pass (see kb.generated.run).
+    generated_cache: dict = field(default_factory=dict)
 
     def resolve(self, from_page: str, target: str) -> tuple[str | None, str]:
         """Resolve a relative link target to (docs-relative page path or None if not a page link, fragment)."""
