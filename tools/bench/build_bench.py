@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SITE_INPUTS = ("mkdocs.yml", "docs", "hooks", "tools")
 SKIP_DIRS = {"_includes", "_overrides", "assets"}
 HOOK_LINE = "  - hooks/kb_build.py\n"
+GENERATOR_MARKER = re.compile(r"^[ \t]*<!--[ \t]*kb:generate[^\n]*-->[ \t]*$", re.M)
 # Runs one build in a child process and reports that process's peak RSS (KiB on Linux).
 RUNNER = (
     "import resource, sys\n"
@@ -67,6 +68,9 @@ def make_synthetic(target: Path, pages: int) -> int:
                 break
             if id_pattern is not None:
                 text = id_pattern.sub(lambda m: f"{m.group(1)}-c{copy}", text)
+            # Generated pages list the whole site; copies of them would make the content grow
+            # quadratically. A real site has one set, so copies keep only hand-written text.
+            text = GENERATOR_MARKER.sub("", text)
             out = docs / f"copy-{copy}" / relative
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(text, encoding="utf-8")
