@@ -153,6 +153,8 @@ class Scanner:
         self._neg_break = re.compile(glob["negation_scope_break"]) if glob.get("negation_scope_break") else None
         self._neg_cont = re.compile(glob["negation_continuation"]) if glob.get("negation_continuation") else None
         self._neg_speech = re.compile(glob["negation_break_speech"]) if glob.get("negation_break_speech") else None
+        # A later clause that starts a new instruction (让/叫/把…, 就…) is outside the negator's scope.
+        self._neg_clause = re.compile(glob["negation_break_clause"]) if glob.get("negation_break_clause") else None
         self._cond_addr = re.compile(glob["addressee_before_condemner"]) if glob.get("addressee_before_condemner") else None
         # Literal prefilters derived from the patterns: a pattern or context trigger runs over a
         # text only when the text may contain one of the literals every match needs.
@@ -211,6 +213,8 @@ class Scanner:
             return False
         if self._neg_cont is not None and self._neg_cont.match(prefix, last.end(), b):
             return False
+        if self._neg_clause is not None and self._neg_clause.match(prefix, last.end()):
+            return True
         return self._neg_speech is None or bool(self._neg_speech.search(prefix, last.end()))
 
     def _names_rule(self, text: str, s: int, e: int) -> bool:
