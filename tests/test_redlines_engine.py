@@ -33,3 +33,70 @@ def test_negation_does_not_cross_into_a_new_instruction(text, rule):
 ])
 def test_rule_statements_and_lists_stay_negated(text):
     assert not rules(text) & {"R03", "R05", "R11"}
+
+
+# --- structural contexts (`all_of`): every listed pattern in the same clause/sentence, any order ---
+
+def _with_context(tmp_path, rule_id: str, ctx: dict):
+    import yaml
+
+    from kb.paths import REDLINE_RULES_FILE
+
+    raw = yaml.safe_load(REDLINE_RULES_FILE.read_text(encoding="utf-8"))
+    rule = next(r for r in raw["rules"] if r["id"] == rule_id)
+    rule["match"]["context"] = [ctx]
+    rule["match"].pop("patterns", None)
+    rule["match"].pop("unless", None)
+    path = tmp_path / "rules.yml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    from kb.redlines import load_rules
+
+    return load_rules(path)
+
+
+def test_all_of_requires_every_pattern_in_any_order(tmp_path):
+    rs = _with_context(tmp_path, "R04", {"trigger": "邻居", "all_of": ["告诉", "欠款"]})
+    found = lambda t: "R04" in {f.rule for f in check_text(t, rules=rs)}  # noqa: E731
+    assert found("告诉邻居他的欠款。")
+    assert found("他的欠款，邻居那边我们会告诉。")  # order does not matter
+    assert not found("告诉邻居他搬家了。")  # one pattern missing
+    assert found("告诉邻居一声，欠款的事再说。")  # sentence scope: both in the sentence
+    rs = _with_context(tmp_path, "R04", {"trigger": "邻居", "scope": "clause", "all_of": ["告诉", "欠款"]})
+    assert not {f.rule for f in check_text("告诉邻居一声，欠款的事再说。", rules=rs)} & {"R04"}
+
+
+def test_all_of_must_be_a_list(tmp_path):
+    from kb.redlines import RulesError
+
+    with pytest.raises(RulesError, match="all_of"):
+        _with_context(tmp_path, "R04", {"trigger": "邻居", "all_of": "告诉"})
+
+
+# Round-4 structural R04/R05: wording not listed anywhere in the rules file.
+@pytest.mark.parametrize("text, rule", [
+    ("他同事跟他关系好，让同事先帮他打款过来。", "R05"),
+    ("他老婆也有份，让她来买单。", "R05"),
+    ("你丈母娘手里有钱，让她给你兜底。", "R05"),
+    ("他欠的钱，他父母跑不掉。", "R05"),
+    ("你单位的人事我们已经找过了，欠款的事他们都清楚。", "R04"),
+    ("去他老家村委会，说一下他欠银行钱的事。", "R04"),
+])
+def test_structural_third_party_rules_catch_new_wording(text, rule):
+    assert rule in rules(text)
+
+
+@pytest.mark.parametrize("text", [
+    "客户的哥哥来电说想帮弟弟还款，坐席请他与客户本人商量。",
+    "您的家人没有替您还款的义务。",
+    "你自己还，还是想分期？",
+    "暴力催收已被列为刑事犯罪，公司对此零容忍。",  # 催收 is not 催 (pressing someone)
+    "失联修复只请联系人转告、不披露债务。",
+    "律师函只寄给客户本人的有效地址，不寄往客户的工作单位。",
+])
+def test_structural_third_party_rules_keep_exclusions(text):
+    assert not rules(text) & {"R04", "R05"}
+
+
+def test_asking_a_third_party_to_remind_is_pressure_not_a_demand_to_pay():
+    # 帮忙提醒他还钱: the third party passes pressure (R04); nobody asks them to pay (R05).
+    assert rules("请同学们帮忙提醒他还钱。") & {"R04", "R05"} == {"R04"}

@@ -338,6 +338,8 @@ class Scanner:
                         c0, c1 = s0, s1
                     if ctx.require is not None and not ctx.require.search(text, c0, c1):
                         continue
+                    if ctx.all_of and not all(a.search(text, c0, c1) for a in ctx.all_of):
+                        continue
                     if ctx.unless is not None and ctx.unless.search(text, c0, c1):
                         continue
                     if rule.exceptions is not None and any(

@@ -32,6 +32,8 @@ class Context:
     require: re.Pattern | None
     unless: re.Pattern | None
     scope: str  # "sentence" or "clause"
+    # Structural match: every pattern must also occur in the same scope, in any order.
+    all_of: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -246,11 +248,18 @@ def _build_rule(item: dict, index: int, comp: _Compiler) -> Rule:
         scope = ctx.get("scope", "sentence")
         if scope not in ("sentence", "clause"):
             _fail(where, "scope 只能是 sentence 或 clause")
+        unknown_ctx = set(ctx) - {"trigger", "require", "unless", "scope", "all_of"}
+        if unknown_ctx:
+            _fail(where, f"有未知的键：{', '.join(sorted(unknown_ctx))}")
+        all_of = ctx.get("all_of") or []
+        if not isinstance(all_of, list):
+            _fail(where, "all_of 应为列表（每一项都须在同一子句/句中出现，顺序不限）")
         contexts.append(Context(
             comp.compile(ctx["trigger"], where + ".trigger"),
             comp.compile(ctx.get("require"), where + ".require"),
             comp.compile(ctx.get("unless"), where + ".unless"),
             scope,
+            tuple(comp.compile(a, f"{where}.all_of[{j}]") for j, a in enumerate(all_of)),
         ))
     if not patterns and not contexts and check is None:
         _fail(label, "match 中既没有 patterns 也没有 context，规则不会匹配任何内容")
