@@ -240,6 +240,16 @@ class Scanner:
             return False
         return not any(True for _ in self.rs.collector_speech.finditer(text, last_customer, s))
 
+    def _rule_admits(self, rule: Rule, text: str, s0: int, s1: int, s: int, e: int) -> bool:
+        """Rule-level filters shared by patterns and contexts: exceptions, `unless`, rule statements."""
+        if rule.exceptions is not None and any(
+            em.start() < e and s < em.end() for em in rule.exceptions.finditer(text, s0, s1)
+        ):
+            return False
+        if rule.unless is not None and rule.unless.search(text, s0, s1):
+            return False
+        return not self._statement(text, s0, s1, s, e, rule)
+
     def _statement(self, text: str, s0: int, s1: int, s: int, e: int, rule: Rule) -> bool:
         """True when the hit is part of a rule statement, a condemnation or reported speech."""
         if not rule.negation:
@@ -311,15 +321,8 @@ class Scanner:
                     s0, s1 = self._bounds(sdel, s, n)
                     if (rule.id, s0) in seen:
                         continue
-                    if rule.exceptions is not None and any(
-                        em.start() < e and s < em.end() for em in rule.exceptions.finditer(text, s0, s1)
-                    ):
-                        continue
-                    if rule.unless is not None and rule.unless.search(text, s0, s1):
-                        continue
-                    if self._statement(text, s0, s1, s, e, rule):
-                        continue
-                    emit(rule, s, e, s0)
+                    if self._rule_admits(rule, text, s0, s1, s, e):
+                        emit(rule, s, e, s0)
             for ctx, pid in self._contexts[rule.id]:
                 if pid not in line_spans and pid not in whole:
                     continue
@@ -342,15 +345,8 @@ class Scanner:
                         continue
                     if ctx.unless is not None and ctx.unless.search(text, c0, c1):
                         continue
-                    if rule.exceptions is not None and any(
-                        em.start() < e and s < em.end() for em in rule.exceptions.finditer(text, s0, s1)
-                    ):
-                        continue
-                    if rule.unless is not None and rule.unless.search(text, s0, s1):
-                        continue
-                    if self._statement(text, s0, s1, s, e, rule):
-                        continue
-                    emit(rule, s, e, s0)
+                    if self._rule_admits(rule, text, s0, s1, s, e):
+                        emit(rule, s, e, s0)
             if rule.check == "contact_time":
                 self._scan_time(rule, text, sdel, n, emit)
             if rule.check == "personal_data":
