@@ -16,6 +16,7 @@ import argparse
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -111,8 +112,15 @@ def timed_build(project: Path, *extra: str) -> tuple[float, int, int]:
     return elapsed, int(peak.group(1)) // 1024 if peak else -1, done.returncode, hooks
 
 
-def serve_rebuild(project: Path, port: int = 8765, timeout: float = 600) -> tuple[float, float]:
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def serve_rebuild(project: Path, timeout: float = 600) -> tuple[float, float]:
     """(initial build seconds, rebuild seconds after editing one page) of `mkdocs serve`."""
+    port = _free_port()
     env = dict(os.environ, NO_MKDOCS_2_WARNING="1", PYTHONPATH=str(project / "tools"), PYTHONUNBUFFERED="1")
     # Preview as trainers do, but keep serving even if the content has warnings right now.
     config_file = project / "mkdocs.yml"
