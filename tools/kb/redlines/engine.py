@@ -310,29 +310,25 @@ class Scanner:
             hits.append(Hit(o_s, o_e, rule.id, rule.severity,
                             message or f"{rule.name}：“{original[o_s:o_e]}”", rule.suggestion))
 
+        def candidates(pattern, pid, rule_id: str):
+            """Non-empty matches the prefilter allows, with their sentence bounds, not yet reported."""
+            if pid not in line_spans and pid not in whole:
+                return
+            for m in matches(pattern, pid):
+                s, e = m.span()
+                if s == e:
+                    continue
+                s0, s1 = self._bounds(sdel, s, n)
+                if (rule_id, s0) not in seen:
+                    yield s, e, s0, s1
+
         for rule in rs.rules:
             for pattern, pid in self._patterns[rule.id]:
-                if pid not in line_spans and pid not in whole:
-                    continue
-                for m in matches(pattern, pid):
-                    s, e = m.span()
-                    if s == e:
-                        continue
-                    s0, s1 = self._bounds(sdel, s, n)
-                    if (rule.id, s0) in seen:
-                        continue
+                for s, e, s0, s1 in candidates(pattern, pid, rule.id):
                     if self._rule_admits(rule, text, s0, s1, s, e):
                         emit(rule, s, e, s0)
             for ctx, pid in self._contexts[rule.id]:
-                if pid not in line_spans and pid not in whole:
-                    continue
-                for m in matches(ctx.trigger, pid):
-                    s, e = m.span()
-                    if s == e:
-                        continue
-                    s0, s1 = self._bounds(sdel, s, n)
-                    if (rule.id, s0) in seen:
-                        continue
+                for s, e, s0, s1 in candidates(ctx.trigger, pid, rule.id):
                     if ctx.scope == "clause":
                         if cdel is None:
                             cdel = [c.start() for c in rs.clause_delims.finditer(text)]
