@@ -27,7 +27,7 @@ from pathlib import Path
 
 import opencc
 
-from kb.paths import DATA_DIR
+from kb.paths import DATA_DIR, HANT_SUFFIX
 
 PROFILE = "s2tw.json"
 # The reverse direction, used to segment Traditional text like its Simplified source.
@@ -153,7 +153,6 @@ def to_simplified(text: str) -> str:
 
 # --- page-level helpers used by hooks/kb_i18n.py --------------------------------------
 
-HANT_SUFFIX = ".zh-Hant.md"
 # The page body, already Traditional when the theme renders around it, is fenced with these
 # comments so that convert_chrome leaves it alone (and then drops the fences).
 BODY_START, BODY_END = "<!--kb-hant-body-->", "<!--/kb-hant-body-->"

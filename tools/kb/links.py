@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from kb.hant import HANT_SUFFIX
+from kb.paths import translated_source
 from kb.problems import Problem, problem, suggest
 from kb.site import INLINE_LINK, Site, blank_code
 
@@ -90,11 +90,6 @@ def check_orphans(site: Site) -> list[Problem]:
         for path, page in sorted(site.pages.items())
         if path not in reached and translated_source(path) not in reached
     ]
-
-
-def translated_source(path: str) -> str:
-    """A hand-written translation `x.zh-Hant.md` is reached wherever its source `x.md` is."""
-    return path[: -len(HANT_SUFFIX)] + ".md" if path.endswith(HANT_SUFFIX) else path
 
 
 def glossary_terms(text: str) -> set[str]:

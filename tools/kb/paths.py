@@ -12,6 +12,15 @@ DATA_DIR = PACKAGE_DIR / "data"
 VOCABULARY_FILE = DATA_DIR / "vocabulary.yml"
 REDLINE_RULES_FILE = DATA_DIR / "redlines.yml"
 
+# A hand-written Traditional page x.zh-Hant.md (mkdocs-static-i18n suffix structure)
+# overrides the page generated from x.md.
+HANT_SUFFIX = ".zh-Hant.md"
+
+
+def translated_source(path: str) -> str:
+    """The source page of a hand-written translation (`x.zh-Hant.md` → `x.md`); other paths unchanged."""
+    return path[: -len(HANT_SUFFIX)] + ".md" if path.endswith(HANT_SUFFIX) else path
+
 
 @lru_cache(maxsize=None)
 def load_vocabulary(path: Path = VOCABULARY_FILE) -> dict:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from kb.call_scripts import CallScript, find_scripts, iter_fences
 from kb.frontmatter import FrontMatter, split_front_matter
+from kb.paths import translated_source
 from kb.problems import Problem
 
 MARKER = re.compile(r"^[ \t]*<!--[ \t]*kb:generate[ \t]+(?P<name>[^\s]+)(?P<args>.*?)[ \t]*-->[ \t]*$")
@@ -204,9 +205,7 @@ class Site:
     @property
     def scripts(self) -> list[CallScript]:
         """Scripts of the source pages (hand-written x.zh-Hant.md translations excluded)."""
-        from kb.hant import HANT_SUFFIX
-
-        return [script for path, page in self.pages.items() if not path.endswith(HANT_SUFFIX) for script in page.scripts]
+        return [script for path, page in self.pages.items() if translated_source(path) == path for script in page.scripts]
 
 
 def flatten_nav(nav) -> set[str]:

@@ -11,7 +11,8 @@ import logging
 from kb import generated
 from kb.call_scripts import check_script
 from kb.frontmatter import check_front_matter
-from kb.links import check_glossary, check_orphans, check_script_anchors, check_snippets, translated_source
+from kb.links import check_glossary, check_orphans, check_script_anchors, check_snippets
+from kb.paths import translated_source
 from kb.problems import Problem, problem, suggest
 from kb.site import PageSource, Site
 
