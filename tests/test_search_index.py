@@ -24,6 +24,42 @@ def test_traditional_text_is_cut_like_its_simplified_source():
     assert cut(traditional) != search_index.segment_via_simplified(traditional, cut)
 
 
+@pytest.mark.parametrize("text", [
+    "老赖型客户失联后如何做失联修复",
+    "<p>M1 阶段：首次联系（第 1 天）与承诺未兑现。</p> 客户说“下周还”，怎么办？",
+    "English only, 123 — no Han at all",
+    "〇和々也是汉字脚本；𠀀扩展区B",
+    "",
+])
+def test_cached_segmenter_returns_exactly_what_material_returns(text):
+    from material.plugins.search.plugin import SearchIndex
+
+    material = SearchIndex._segment_chinese(None, text)
+    segmenter = search_index.CachedSegmenter()
+    assert segmenter.segment(text) == material
+    assert segmenter.segment(text) == material  # and again from the cache
+
+
+def test_cached_segmenter_cuts_each_run_once_and_forgets_on_dictionary_change():
+    runs = []
+
+    def cut(run):
+        runs.append(run)
+        return jieba.cut(run)
+
+    segmenter = search_index.CachedSegmenter(cut)
+    segmenter.reset_if_changed(("dict", 1))
+    segmenter.segment("失联修复，失联修复。")
+    segmenter.segment("<b>失联修复</b>")
+    assert runs == ["失联修复"]
+    segmenter.reset_if_changed(("dict", 1))
+    segmenter.segment("失联修复")
+    assert runs == ["失联修复"]
+    segmenter.reset_if_changed(("dict", 2))  # the user dictionary was edited during `mkdocs serve`
+    segmenter.segment("失联修复")
+    assert runs == ["失联修复", "失联修复"]
+
+
 def test_user_dictionary_is_up_to_date():
     assert search_index.main(["--check"]) == 0, "请运行：python -m kb.search_index"
 

@@ -20,6 +20,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from backrefs import bre
+
 from kb import hant
 
 SOURCE_LANGUAGE = "zh"
@@ -27,6 +29,8 @@ HANT_LANGUAGE = "zh-Hant"
 INDEX_PATH = Path("search") / "search_index.json"
 ZWSP = "\u200b"
 KEYWORDS_FIELD = "keywords"
+# Material's own expression for the Han runs it segments (backrefs is Material's dependency).
+_HAN_RUN = bre.compile(r"(\p{script: Han}+)", bre.UNICODE)
 
 
 @dataclass
@@ -92,17 +96,66 @@ def segment_via_simplified(text: str, segment) -> str:
     return "".join(out)
 
 
+class CachedSegmenter:
+    """Material's Chinese segmentation (``SearchIndex._segment_chinese``), memoised per Han run.
+
+    jieba cuts each run of Han characters on its own, so a run's cut never depends on its
+    surroundings and can be reused: the zh-Hant edition (segmented via its Simplified form)
+    hits the zh edition's cuts, and ``mkdocs serve`` re-segments only what an edit changed.
+    The cache is dropped when a jieba dictionary file changes (``fingerprint``).
+    """
+
+    # A run is a sentence fragment of a few dozen characters; this bounds memory on huge sites.
+    MAX_ENTRIES = 200_000
+
+    def __init__(self, cut=None) -> None:
+        self._cut = cut
+        self._cache: dict[str, str] = {}
+        self._fingerprint: tuple = ()
+
+    def reset_if_changed(self, fingerprint: tuple) -> None:
+        if fingerprint != self._fingerprint:
+            self._cache.clear()
+            self._fingerprint = fingerprint
+
+    def segment(self, data: str) -> str:
+        """Exactly what Material's segmenter returns for ``data``."""
+        return _HAN_RUN.sub(self._segment_run, data).strip(ZWSP)
+
+    def _segment_run(self, match) -> str:
+        run = match.group(0)
+        cut = self._cache.get(run)
+        if cut is None:
+            if self._cut is None:
+                import jieba
+
+                self._cut = jieba.cut
+            if len(self._cache) >= self.MAX_ENTRIES:
+                self._cache.clear()
+            cut = self._cache[run] = ZWSP + ZWSP.join(self._cut(run)) + ZWSP
+        return cut
+
+
+SEGMENTER = CachedSegmenter()
+
+
+def dictionary_fingerprint(search_config) -> tuple:
+    """The jieba dictionary files the search plugin loads, with their modification times."""
+    paths = [search_config.get(key) for key in ("jieba_dict", "jieba_dict_user")]
+    return tuple((path, Path(path).stat().st_mtime_ns if path and Path(path).is_file() else None) for path in paths)
+
+
 def install_segmenter(search_plugin, state: BuildState) -> None:
-    """Make Material's search plugin segment the zh-Hant edition like the zh edition."""
+    """Segment with the shared cache; the zh-Hant edition is segmented like its Simplified source."""
     index = getattr(search_plugin, "search_index", None)
     if index is None:
         return
-    original = type(index)._segment_chinese.__get__(index)
+    SEGMENTER.reset_if_changed(dictionary_fingerprint(search_plugin.config))
 
     def segment(data: str) -> str:
         if state.is_hant:
-            return segment_via_simplified(data, original)
-        return original(data)
+            return segment_via_simplified(data, SEGMENTER.segment)
+        return SEGMENTER.segment(data)
 
     index._segment_chinese = segment
 
