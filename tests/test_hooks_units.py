@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -82,3 +83,25 @@ def test_message_table_lists_every_code(code):
     from kb.problems import render_message_table
 
     assert f"`{code}`" in render_message_table()
+
+
+def test_redline_results_are_reused_until_the_page_or_the_rules_change(monkeypatch, tmp_path):
+    # `mkdocs serve` re-checks the whole site after each edit: unchanged pages must not be re-scanned.
+    calls = []
+
+    def checker(text, path):
+        calls.append(text)
+        return [SimpleNamespace(path=path, line=1, column=1, rule="R02", severity="error",
+                                message="辱骂", match="废物", suggestion=None)] if "废物" in text else []
+
+    rules = tmp_path / "redlines.yml"
+    rules.write_text("rules: []\n", encoding="utf-8")
+    monkeypatch.setattr("kb.paths.REDLINE_RULES_FILE", rules)
+    page = parse_page("a.md", "docs/a.md", "---\ntitle: A\n---\n你这个废物\n".encode())
+    first = validate.check_redlines(page, checker)
+    assert validate.check_redlines(page, checker) == first and len(calls) == 1
+    edited = parse_page("a.md", "docs/a.md", "---\ntitle: A\n---\n您好\n".encode())
+    assert validate.check_redlines(edited, checker) == [] and len(calls) == 2
+    rules.write_text("rules: [] # edited\n", encoding="utf-8")
+    os.utime(rules, ns=(0, 1))  # a different version even within the file system's clock tick
+    assert validate.check_redlines(edited, checker) == [] and len(calls) == 3

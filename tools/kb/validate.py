@@ -61,7 +61,29 @@ def redline_checker():
     return check_markdown
 
 
+# page → ((checker, rules-file version, text), problems). `mkdocs serve` rebuilds the whole
+# site after every edit; only the edited page needs the red-line engine again.
+_REDLINE_RESULTS: dict[str, tuple[tuple, tuple[Problem, ...]]] = {}
+
+
+def _rules_version() -> tuple:
+    from kb.paths import REDLINE_RULES_FILE
+
+    try:
+        return (str(REDLINE_RULES_FILE), REDLINE_RULES_FILE.stat().st_mtime_ns)
+    except OSError:
+        return (str(REDLINE_RULES_FILE), None)  # the checker reports the unreadable rules file itself
+
+
 def check_redlines(page: PageSource, checker) -> list[Problem]:
+    version = (checker, _rules_version(), page.text)
+    cached = _REDLINE_RESULTS.get(page.display)
+    if cached is None or cached[0] != version:
+        cached = _REDLINE_RESULTS[page.display] = (version, tuple(_redline_problems(page, checker)))
+    return list(cached[1])
+
+
+def _redline_problems(page: PageSource, checker) -> list[Problem]:
     problems = []
     for finding in checker(page.text, page.display):
         if getattr(finding, "severity", "error") != "error":
