@@ -1,6 +1,7 @@
 """MkDocs hook: the generated Traditional edition (zh-Hant) and the per-edition Chinese search.
 
-Thin wrapper: the conversion lives in kb.hant, the index work in kb.search_index.
+Thin wrapper: the conversion lives in kb.hant, the index work in kb.search_index, the
+preview's choice of editions in kb.editions.
 mkdocs-static-i18n runs every event once per language (zh first, then zh-Hant).
 """
 
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from mkdocs.plugins import event_priority, get_plugin_logger
 
-from kb import hant, search_index
+from kb import editions, hant, search_index
 
 log = get_plugin_logger(__name__)
 
@@ -20,7 +21,13 @@ def _language(config) -> str:
     return getattr(plugin, "current_language", None) or config.theme.get("language") or search_index.SOURCE_LANGUAGE
 
 
+def on_startup(command, dirty):
+    editions.remember_command(command)
+
+
+@event_priority(50)  # before mkdocs-static-i18n's on_config (-100) sets up the language switcher
 def on_config(config):
+    editions.announce_once(editions.limit_preview_editions(config.plugins.get("i18n")), log)
     _state.start_language(_language(config))
 
 

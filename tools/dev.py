@@ -34,6 +34,8 @@ SITE_DIR = ROOT / "site"
 
 MIN_PYTHON = (3, 11)
 SERVE_ADDRESS = "127.0.0.1:8000"
+# `serve --all-editions` sets this for the hooks (kb.editions.ALL_EDITIONS_ENV; dev.py cannot import kb).
+PREVIEW_ALL_EDITIONS_ENV = "KB_PREVIEW_ALL_EDITIONS"
 # Bump when the install procedure itself changes, so existing stamps stop matching.
 INSTALL_SCHEME = "1"
 # Debian packages the browser tests need (real Chromium and fonts that can show Chinese).
@@ -206,6 +208,8 @@ def cmd_serve(extra: list[str]) -> int:
     ensure_python_packages()
     say(f"启动预览：http://{SERVE_ADDRESS}/ （修改 docs/ 后自动刷新，Ctrl+C 停止）")
     say("预览时检查问题只显示为 WARNING、不会中断预览；提交前请运行 python3 tools/dev.py test。")
+    if os.environ.get(PREVIEW_ALL_EDITIONS_ENV) != "1":
+        say("预览只生成简体版；同时预览繁体版：python3 tools/dev.py serve --all-editions")
     # Live reload is mkdocs' default. --no-strict: a page mid-edit must not kill the preview;
     # `test` and `build` stay strict.
     command = [venv_python(), "-m", "mkdocs", "serve", "--no-strict", "-a", SERVE_ADDRESS, *extra]
@@ -299,13 +303,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="命令")
     for name, (_, help_text) in COMMANDS.items():
-        sub.add_parser(name, help=help_text, description=help_text)
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        if name == "serve":
+            command.add_argument(
+                "--all-editions", action="store_true",
+                help="同时预览繁体版（默认只预览简体版，保存后重建更快）",
+            )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
+    if getattr(args, "all_editions", False):
+        os.environ[PREVIEW_ALL_EDITIONS_ENV] = "1"
     try:
         check_python_version()
         handler = COMMANDS[args.command][0]
