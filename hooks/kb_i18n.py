@@ -7,13 +7,14 @@ mkdocs-static-i18n runs every event once per language (zh first, then zh-Hant).
 
 from __future__ import annotations
 
-from mkdocs.plugins import event_priority, get_plugin_logger
+from mkdocs.plugins import CombinedEvent, event_priority, get_plugin_logger
 
 from kb import editions, hant, search_index
 
 log = get_plugin_logger(__name__)
 
 _state = search_index.BuildState()
+_reuse = hant.RenderReuse()
 
 
 def _language(config) -> str:
@@ -29,6 +30,7 @@ def on_startup(command, dirty):
 def on_config(config):
     editions.announce_once(editions.limit_preview_editions(config.plugins.get("i18n")), log)
     _state.start_language(_language(config))
+    _reuse.start_pass(_state.is_hant)
 
 
 def on_pre_build(config):
@@ -43,11 +45,27 @@ def on_nav(nav, config, files):
     return nav
 
 
-def on_page_content(html, page, config, files):
+@event_priority(-1000)  # after every other handler: the Markdown the renderer would get
+def on_page_markdown(markdown, page, config, files):
+    return _reuse.skip_render(markdown, page) if _state.is_hant else markdown
+
+
+@event_priority(1000)  # before every other handler: the HTML exactly as rendered
+def _keep_or_restore_render(html, page, config, files):
+    if not _state.is_hant:
+        _reuse.remember(page, html)
+        return html
+    return _reuse.restore(page, html)
+
+
+def _convert_page(html, page, config, files):
     _state.remember_page(page)
     if _state.is_hant:
         html = hant.fence_body(html) if hant.is_handwritten(page) else hant.convert_page(html, page)
     return html
+
+
+on_page_content = CombinedEvent(_keep_or_restore_render, _convert_page)
 
 
 @event_priority(-50)

@@ -160,3 +160,52 @@ def test_each_edition_keeps_its_own_404_page(built_site):
     hant_404 = built_site.html("zh-Hant/404.html")
     assert '<html lang="zh"' in root and "<title>催收知识库" in root
     assert '<html lang="zh-Hant"' in hant_404 and "<title>催收知識庫" in hant_404
+
+
+def _fake_page(src_uri="cases/a.md", markdown="# 标题\n\n正文", abs_src_path="/docs/cases/a.md"):
+    from types import SimpleNamespace
+
+    from mkdocs.structure.toc import AnchorLink
+
+    heading = AnchorLink("联系客户", "contact", 2)
+    return SimpleNamespace(file=SimpleNamespace(src_uri=src_uri, abs_src_path=abs_src_path), markdown=markdown,
+                           toc=[heading], _title_from_render="标题", present_anchor_ids={"contact"})
+
+
+def test_traditional_pass_reuses_the_simplified_rendering_of_the_same_markdown():
+    reuse = hant.RenderReuse()
+    reuse.start_pass(is_hant=False)
+    zh_page = _fake_page()
+    reuse.remember(zh_page, "<h2 id=\"contact\">联系客户</h2>")
+    reuse.start_pass(is_hant=True)
+    hant_page = _fake_page()
+    assert reuse.skip_render(hant_page.markdown, hant_page) == ""  # nothing left for Python-Markdown to do
+    hant_page.markdown, hant_page.toc, hant_page._title_from_render, hant_page.present_anchor_ids = "", [], None, set()
+    assert reuse.restore(hant_page, "") == "<h2 id=\"contact\">联系客户</h2>"
+    assert hant_page.markdown == zh_page.markdown and hant_page._title_from_render == "标题"
+    assert hant_page.present_anchor_ids == {"contact"} and hant_page.toc[0].title == "联系客户"
+    hant_page.toc[0].title = "聯繫客戶"  # converting the Traditional TOC must not touch the stored one
+    assert zh_page.toc[0].title == "联系客户"
+
+
+@pytest.mark.parametrize("page", [
+    _fake_page(markdown="# 标题\n\n另一段正文"),  # the Markdown differs in this pass: render it
+    _fake_page(src_uri="cases/b.md"),  # never rendered in the zh pass
+    _fake_page(abs_src_path="/docs/cases/a.zh-Hant.md"),  # hand-written translation
+])
+def test_traditional_pass_renders_when_reuse_would_be_wrong(page):
+    reuse = hant.RenderReuse()
+    reuse.start_pass(is_hant=False)
+    reuse.remember(_fake_page(), "<p>简体</p>")
+    reuse.start_pass(is_hant=True)
+    assert reuse.skip_render(page.markdown, page) == page.markdown
+    assert reuse.restore(page, "<p>rendered</p>") == "<p>rendered</p>"
+
+
+@pytest.mark.slow
+def test_built_zh_hant_table_of_contents_is_traditional(built_site):
+    toc = lambda html: re.search(r'<nav class="md-nav md-nav--secondary".*?</nav>', html, re.S).group(0)  # noqa: E731
+    zh = toc(built_site.html("cases/lost-contact/index.html"))
+    hant_toc = toc(built_site.html("zh-Hant/cases/lost-contact/index.html"))
+    assert "联" in zh and "联" not in hant_toc and "聯" in hant_toc
+    assert re.findall(r'href="([^"]+)"', zh) == re.findall(r'href="([^"]+)"', hant_toc)
