@@ -100,3 +100,48 @@ def test_structural_third_party_rules_keep_exclusions(text):
 def test_asking_a_third_party_to_remind_is_pressure_not_a_demand_to_pay():
     # 帮忙提醒他还钱: the third party passes pressure (R04); nobody asks them to pay (R05).
     assert rules("请同学们帮忙提醒他还钱。") & {"R04", "R05"} == {"R04"}
+
+
+# --- round 5: line scope, utterance condemners, intensifiers that look like negators ---------
+
+def test_line_scope_spans_sentences_of_one_line_only(tmp_path):
+    rs = _with_context(tmp_path, "R04", {"trigger": "你是他朋友", "scope": "line", "all_of": ["欠了"]})
+    found = lambda t: "R04" in {f.rule for f in check_text(t, rules=rs)}  # noqa: E731
+    assert found("你是他朋友吧？跟你说个事，他欠了我们五万。")  # the next sentence of the same line
+    assert not found("你是他朋友吧？\n他欠了我们五万。")  # another line is another paragraph
+
+
+def test_scope_must_be_known(tmp_path):
+    from kb.redlines import RulesError
+
+    with pytest.raises(RulesError, match="scope"):
+        _with_context(tmp_path, "R04", {"trigger": "邻居", "scope": "page", "all_of": ["告诉"]})
+
+
+@pytest.mark.parametrize("text, rule", [
+    # The listener named as a third party in one sentence is still one in the next (R04), or in a later clause (R05).
+    ("您是他表哥吧？他在我们这儿欠款一直没还，您劝劝他。", "R04"),
+    ("那你是他室友，先替他垫三个月。", "R05"),
+    ("你这个干妈帮他出点钱不过分吧？", "R05"),
+    ("他的账你们做兄弟的得凑出来。", "R05"),
+    ("你男朋友欠的五千，你今天先转过来。", "R05"),
+    # 别停 / 别看 are intensifiers, not rule negators.
+    ("晚上22:30还没回电就继续拨，别停。", "R03"),
+    ("别看我现在客气，真翻了脸可就没这么好说话了。", "R01"),
+])
+def test_round5_structures(text, rule):
+    assert rule in rules(text)
+
+
+@pytest.mark.parametrize("text", [
+    # A condemnation that points back at the words before it, even when they say 你.
+    "不能在客户家逗留，让他们先帮你垫一下这种话也不要说。",
+    "“父债子还”不是法律规定，培训中明确禁止对家属这样讲。",
+    "横幅、大字报等公开羞辱方式一律禁止。",
+    # The listener as a third party, but nothing is disclosed or demanded.
+    "您是他妈妈吧？麻烦您转告他回个电话。",
+    "你是他老婆吧？他欠的钱你不用管，我们只找他本人。",
+    "他欠的钱，你提醒他早点还。",
+])
+def test_round5_statements_stay_clean(text):
+    assert not rules(text) & {"R01", "R03", "R04", "R05", "R10"}

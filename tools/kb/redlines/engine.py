@@ -156,6 +156,7 @@ class Scanner:
         # A later clause that starts a new instruction (让/叫/把…, 就…) is outside the negator's scope.
         self._neg_clause = re.compile(glob["negation_break_clause"]) if glob.get("negation_break_clause") else None
         self._cond_addr = re.compile(glob["addressee_before_condemner"]) if glob.get("addressee_before_condemner") else None
+        self._cond_utter = re.compile(glob["utterance_condemners"]) if glob.get("utterance_condemners") else None
         # Literal prefilters derived from the patterns: a pattern or context trigger runs over a
         # text only when the text may contain one of the literals every match needs.
         self._prefilter = PrefilterIndex()
@@ -227,6 +228,8 @@ class Scanner:
         """属于/涉嫌…犯罪 said to the customer ("你的欠款涉嫌犯罪") is not a condemnation;
         a quoted "你…" ("‘你要坐牢’属于违规") still is."""
         if self._cond_addr is None:
+            return False
+        if self._cond_utter is not None and self._cond_utter.match(text, c):
             return False
         k = max(text.rfind(ch, s0, c) for ch in "，,") + 1
         return bool(self._cond_addr.search(text, max(k, s0), c))
@@ -333,6 +336,12 @@ class Scanner:
                         if cdel is None:
                             cdel = [c.start() for c in rs.clause_delims.finditer(text)]
                         c0, c1 = self._bounds(cdel, s, n)
+                    elif ctx.scope == "line":
+                        # The whole line (paragraph): a listener named as a third party in one
+                        # sentence (你是他朋友吧？) is still that third party in the next one.
+                        c0 = text.rfind("\n", 0, s) + 1
+                        c1 = text.find("\n", e)
+                        c1 = n if c1 < 0 else c1
                     else:
                         c0, c1 = s0, s1
                     if ctx.require is not None and not ctx.require.search(text, c0, c1):

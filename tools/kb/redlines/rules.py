@@ -31,7 +31,7 @@ class Context:
     trigger: re.Pattern
     require: re.Pattern | None
     unless: re.Pattern | None
-    scope: str  # "sentence" or "clause"
+    scope: str  # "sentence", "clause" or "line" (a whole line/paragraph: 你是他朋友吧？……他欠了……)
     # Structural match: every pattern must also occur in the same scope, in any order.
     all_of: tuple = ()
 
@@ -246,8 +246,8 @@ def _build_rule(item: dict, index: int, comp: _Compiler) -> Rule:
         if not isinstance(ctx, dict) or not ctx.get("trigger"):
             _fail(where, "需要 trigger")
         scope = ctx.get("scope", "sentence")
-        if scope not in ("sentence", "clause"):
-            _fail(where, "scope 只能是 sentence 或 clause")
+        if scope not in ("sentence", "clause", "line"):
+            _fail(where, "scope 只能是 sentence、clause 或 line")
         unknown_ctx = set(ctx) - {"trigger", "require", "unless", "scope", "all_of"}
         if unknown_ctx:
             _fail(where, f"有未知的键：{', '.join(sorted(unknown_ctx))}")
