@@ -30,3 +30,7 @@ def on_page_content(html, page, config, files):
 @event_priority(100)  # before mkdocs-static-i18n builds the other languages (-100)
 def on_post_build(config):
     STATE.on_post_build(config)
+
+
+def on_build_error(error):
+    STATE.on_build_error()

@@ -105,3 +105,29 @@ def test_redline_results_are_reused_until_the_page_or_the_rules_change(monkeypat
     rules.write_text("rules: [] # edited\n", encoding="utf-8")
     os.utime(rules, ns=(0, 1))  # a different version even within the file system's clock tick
     assert validate.check_redlines(edited, checker) == [] and len(calls) == 3
+
+
+def test_checks_in_a_forked_process_find_what_the_inline_checks_find():
+    from kb import mkdocs_build
+
+    site = make_site({"a.md": "---\ntitle: A\ntags: [不存在的标签]\nsources: [site]\n---\n正文\n"})
+    future = mkdocs_build.check_in_background(site)
+    assert future is not None, "fork is available on Linux: the build should check in parallel"
+    problems, seconds = future.result(timeout=120)
+    assert problems == validate.check_site(site) and seconds >= 0
+    assert any("不存在的标签" in p.message for p in problems)
+
+
+def test_a_failed_render_still_reports_the_background_checks(caplog):
+    from concurrent.futures import Future
+
+    from kb import mkdocs_build
+
+    state = mkdocs_build.BuildState()
+    future = Future()
+    future.set_result(([validate.problem("docs/a.md", 3, "encoding", bad_line=3)], 0.5))
+    state.pending_checks = future
+    with caplog.at_level("WARNING"):
+        state.on_build_error()
+    assert state.pending_checks is None and state.seconds == 0.5
+    assert [r.getMessage() for r in caplog.records if "docs/a.md:3" in r.getMessage()]

@@ -9,10 +9,12 @@ site directory emptied so nothing stale looks valid.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import re
 import shutil
 import time
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
 from mkdocs.exceptions import PluginError
@@ -26,6 +28,31 @@ from kb.validate import check_site
 
 log = get_plugin_logger("kb")
 _PAGE_LINK = re.compile(r'<a href="' + re.escape(PAGE_LINK_SCHEME) + r'(?P<path>[^"#]+)(?P<fragment>#[^"]*)?">(?P<label>[^<]*)</a>')
+
+
+# The site a forked checker process inherits (set just before the fork, never pickled).
+_SITE_TO_CHECK: Site | None = None
+
+
+def _check_inherited_site() -> tuple[list[Problem], float]:
+    start = time.perf_counter()
+    return check_site(_SITE_TO_CHECK), time.perf_counter() - start
+
+
+def check_in_background(site: Site) -> Future | None:
+    """Run check_site in a forked process, so a one-off build checks on the second core while
+    this one renders pages. None where fork is unavailable: the caller checks inline."""
+    global _SITE_TO_CHECK
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    _SITE_TO_CHECK = site
+    executor = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+    try:
+        future = executor.submit(_check_inherited_site)  # forks now, with the site in memory
+    finally:
+        executor.shutdown(wait=False)  # the worker exits after this one task
+        _SITE_TO_CHECK = None
+    return future
 
 
 def _timed(method):
@@ -49,6 +76,7 @@ class BuildState:
         self.problems: list[Problem] = []
         self.default_pass = True
         self.missing_snippets: dict[str, set[str]] = {}
+        self.pending_checks: Future | None = None
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -76,9 +104,29 @@ class BuildState:
                     self.missing_snippets.setdefault(page.display, set()).add(snippet.name)
         if not self.default_pass:
             return
-        self.problems = check_site(self.site)
-        for item in self.problems:
+        # `mkdocs serve` checks inline: its results are cached per page (kb.validate), and
+        # forking a process that runs the live-reload server's threads is best avoided.
+        self.problems = []
+        self.pending_checks = check_in_background(self.site) if self.command != "serve" else None
+        if self.pending_checks is None:
+            self.report(check_site(self.site))
+
+    def report(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        for item in problems:
             log.warning(item.format())
+
+    def collect_checks(self) -> None:
+        if self.pending_checks is not None:
+            future, self.pending_checks = self.pending_checks, None
+            problems, seconds = future.result()
+            self.seconds += seconds  # hook work done on the other core still counts as hook work
+            self.report(problems)
+
+    def on_build_error(self) -> None:
+        """Rendering failed: still show every check problem, as an inline check would have."""
+        if self.default_pass:
+            self.collect_checks()
 
     @_timed
     def on_page_read_source(self, page) -> str | None:
@@ -125,6 +173,8 @@ class BuildState:
 
     @_timed
     def on_post_build(self, config) -> None:
+        if self.default_pass:
+            self.collect_checks()
         timing_file = os.environ.get("KB_HOOK_TIMING_FILE")
         if timing_file:
             Path(timing_file).write_text(f"{self.seconds:.3f}\n", encoding="utf-8")
