@@ -5,7 +5,8 @@
   pages exist, script ids made unique per copy), built with and without hooks/kb_build.py:
   wall time and peak RSS of the build process.
 - The real site: full `mkdocs build --strict` (both editions), and the rebuild time of
-  `mkdocs serve` after one page is edited.
+  `mkdocs serve` after one page is edited, for the default preview (Simplified edition
+  only) and with KB_PREVIEW_ALL_EDITIONS=1 (both editions).
 
 Usage: python tools/bench/build_bench.py [--sizes 200 1000 3000] [--skip-real]
 """
@@ -24,6 +25,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tools"))
+from kb.editions import ALL_EDITIONS_ENV  # noqa: E402
 SITE_INPUTS = ("mkdocs.yml", "docs", "hooks", "tools")
 SKIP_DIRS = {"_includes", "_overrides", "assets"}
 HOOK_LINE = "  - hooks/kb_build.py\n"
@@ -118,10 +121,14 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def serve_rebuild(project: Path, timeout: float = 600) -> tuple[float, float]:
-    """(initial build seconds, rebuild seconds after editing one page) of `mkdocs serve`."""
+def serve_rebuild(project: Path, all_editions: bool = False, timeout: float = 600) -> tuple[float, float]:
+    """(initial build seconds, rebuild seconds after editing one page) of `mkdocs serve`:
+    the default preview (Simplified edition only) or, with all_editions, both editions."""
     port = _free_port()
     env = dict(os.environ, NO_MKDOCS_2_WARNING="1", PYTHONPATH=str(project / "tools"), PYTHONUNBUFFERED="1")
+    env.pop(ALL_EDITIONS_ENV, None)
+    if all_editions:
+        env[ALL_EDITIONS_ENV] = "1"
     # Preview as trainers do, but keep serving even if the content has warnings right now.
     config_file = project / "mkdocs.yml"
     config_file.write_text(config_file.read_text(encoding="utf-8").replace("\nstrict: true\n", "\nstrict: false\n"),
@@ -133,7 +140,8 @@ def serve_rebuild(project: Path, timeout: float = 600) -> tuple[float, float]:
         initial = _wait_for(process, "Serving on", start, timeout)
         time.sleep(1)
         page = project / "docs" / "scripts" / "first-contact.md"
-        page.write_text(page.read_text(encoding="utf-8") + "\n\n（基准测试：编辑一处。）\n", encoding="utf-8")
+        page.write_text(page.read_text(encoding="utf-8") + f"\n\n（基准测试：编辑一处，{time.time()}。）\n",
+                        encoding="utf-8")
         edited = time.perf_counter()
         _wait_for(process, "Detected file changes", edited, timeout)
         rebuild = _wait_for(process, "Reloading browsers", edited, timeout)
@@ -187,7 +195,9 @@ def main() -> int:
             seconds, peak, status, _ = timed_build(project, "--strict")
             print(f"\n真实站点 mkdocs build --strict（简体 + 繁体）：{seconds:.1f} s，峰值 {peak} MiB，退出码 {status}")
             initial, rebuild = serve_rebuild(project)
-            print(f"mkdocs serve：首次构建 {initial:.1f} s；编辑一页后重建 {rebuild:.1f} s")
+            print(f"mkdocs serve（默认预览，只生成简体版）：首次构建 {initial:.1f} s；编辑一页后重建 {rebuild:.1f} s")
+            initial, rebuild = serve_rebuild(project, all_editions=True)
+            print(f"mkdocs serve（{ALL_EDITIONS_ENV}=1，两个版本）：首次构建 {initial:.1f} s；编辑一页后重建 {rebuild:.1f} s")
     return 0
 
 
