@@ -142,6 +142,13 @@ def test_round5_structures(text, rule):
     "您是他妈妈吧？麻烦您转告他回个电话。",
     "你是他老婆吧？他欠的钱你不用管，我们只找他本人。",
     "他欠的钱，你提醒他早点还。",
+    # 不再 + contact is a negator; a quoted insult followed by 这类辱骂 is being condemned.
+    "晚上九点后不再拨打客户电话。",
+    "在培训中我们分析了“你这个骗子”这类辱骂的危害。",
+    # …是错误的 / 反面教材 condemn what comes before them; someone else's impersonation is not ours.
+    "外访员以社区工作人员名义上门的做法是错误的。",
+    "假扮快递员的案例在培训中作为反面教材。",
+    "外访时发现有人冒充我司收取现金，已报警。",
 ])
 def test_round5_statements_stay_clean(text):
-    assert not rules(text) & {"R01", "R03", "R04", "R05", "R10"}
+    assert not rules(text) & {"R01", "R02", "R03", "R04", "R05", "R08", "R10"}
