@@ -79,9 +79,11 @@ def load_corpus(path: Path = CORPUS_DIR) -> list[Item]:
 
 
 def predict(items, rules=None) -> list[frozenset]:
-    from kb.redlines import check_text
+    """The RULES' predictions (the learned second detector switched off; see evaluate_learned)."""
+    from kb.redlines import check_text, learned
 
-    return [frozenset(f.rule for f in check_text(it.text, rules=rules) if f.rule.startswith("R")) for it in items]
+    with learned.using(None):
+        return [frozenset(f.rule for f in check_text(it.text, rules=rules) if f.rule.startswith("R")) for it in items]
 
 
 def score(items, predictions, rule_ids) -> dict:
@@ -128,8 +130,75 @@ def evaluate(rules=None) -> tuple[dict, list]:
     return tables, errors
 
 
+def evaluate_learned(progress=None) -> dict:
+    """Rules only vs rules ∪ learned detector, per rule (aggregate figures only, no sentences).
+
+    dev: the learned part is CROSS-VALIDATED (nested: each outer fold runs the whole training
+    procedure — fit and inner-CV thresholds — on the other folds); a model scored on its own
+    training data would be meaningless. test and the round-5 blind batch: the shipped model
+    (trained on all of DEV). Needs scikit-learn for the dev part (pip install -e .[train])."""
+    from kb.redlines import learned, load_rules
+    from kb.redlines import train as trainer
+
+    rs = load_rules()
+    cfg = trainer.config(rs)
+    items = load_corpus()
+    rules_pred = predict(items, rs)
+    rule_ids = [r.id for r in rs.rules]
+    dev_idx = [i for i, it in enumerate(items) if it.split == "dev"]
+    test_idx = [i for i, it in enumerate(items) if it.split == "test"]
+    dev_items = [items[i] for i in dev_idx]
+    stale = trainer.stale_reason(rs, dev_items)
+    cv = trainer.cross_validated_predictions(dev_items, rs, cfg, progress=progress)
+    model = learned.active_model(rs)
+    learned_pred: list = [frozenset()] * len(items)
+    for i, p in zip(dev_idx, cv):
+        learned_pred[i] = frozenset(p)
+    for i in test_idx:
+        learned_pred[i] = frozenset(learned.predict_text(model, rs, items[i].text))
+    r5 = {it.text for it in load_corpus(CORPUS_DIR / "corpus-round5.tsv") if it.split == "test"}
+    groups = {"dev": dev_idx, "test": test_idx, "r5-test": [i for i in test_idx if items[i].text in r5]}
+    out = {"stale": stale, "covered": list(model.rules), "thresholds": dict(model.thresholds), "tables": {}}
+    for name, idx in groups.items():
+        sel = [items[i] for i in idx]
+        out["tables"][name] = {
+            "rules": score(sel, [rules_pred[i] for i in idx], rule_ids),
+            "learned": score(sel, [learned_pred[i] for i in idx], rule_ids),
+            "union": score(sel, [rules_pred[i] | learned_pred[i] for i in idx], rule_ids),
+        }
+    return out
+
+
+def format_learned(result: dict) -> str:
+    lines = []
+    for name, t in result["tables"].items():
+        lines += ["", f"### {name}（rules = 仅规则，learned = 仅学习型检测器，union = 两者并集）", "",
+                  "| 规则 | rules P | rules R | learned P | learned R | union P | union R | n | union 新增 TP | union 新增 FP |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
+        for rid in result["covered"]:
+            r, l, u = t["rules"][rid], t["learned"][rid], t["union"][rid]
+            lines.append(f"| {rid} | {r['precision']:.2f} | {r['recall']:.2f} | {l['precision']:.2f} | {l['recall']:.2f} | "
+                         f"{u['precision']:.2f} | {u['recall']:.2f} | {r['support']} | {u['tp'] - r['tp']} | {u['fp'] - r['fp']} |")
+        tot = {k: {m: sum(t[k][rid][m] for rid in result["covered"]) for m in ("tp", "fp", "fn")} for k in t}
+        cells = []
+        for k in ("rules", "learned", "union"):
+            a = tot[k]
+            cells += [f"{a['tp'] / (a['tp'] + a['fp']):.3f}" if a["tp"] + a["fp"] else "-",
+                      f"{a['tp'] / (a['tp'] + a['fn']):.3f}" if a["tp"] + a["fn"] else "-"]
+        lines.append(f"| 合计（微平均） | {' | '.join(cells)} | {tot['rules']['tp'] + tot['rules']['fn']} | "
+                     f"{tot['union']['tp'] - tot['rules']['tp']} | {tot['union']['fp'] - tot['rules']['fp']} |")
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
+    if "--learned" in sys.argv:
+        res = evaluate_learned(progress=lambda m: print(m, file=sys.stderr))
+        if res["stale"]:
+            print(f"注意：{res['stale']}（python -m kb.redlines.train 重新训练）", file=sys.stderr)
+        print("学习型检测器覆盖：" + ", ".join(f"{r} p≥{res['thresholds'][r]:.3f}" for r in res["covered"]))
+        print(format_learned(res))
+        sys.exit(0)
     show = sys.argv[1] if len(sys.argv) > 1 else "dev"
     tables, errors = evaluate()
     items = load_corpus()

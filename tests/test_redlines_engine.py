@@ -43,6 +43,7 @@ def _with_context(tmp_path, rule_id: str, ctx: dict):
     from kb.paths import REDLINE_RULES_FILE
 
     raw = yaml.safe_load(REDLINE_RULES_FILE.read_text(encoding="utf-8"))
+    raw.pop("learned", None)  # rule mechanics: the rules alone, without the learned detector
     rule = next(r for r in raw["rules"] if r["id"] == rule_id)
     rule["match"]["context"] = [ctx]
     rule["match"].pop("patterns", None)

@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import check_markdown, check_text
+from . import check_markdown, check_text, learned
 from .rules import SEVERITIES, SEVERITY_LABELS, SEVERITY_RANK, SOURCE_STATUS, RulesError, load_rules
 
 DEFAULT_PATHS = ("docs",)
@@ -73,6 +73,10 @@ def _explain(rs, rule_id: str) -> str:
     lines += [f"  ✗ {s}" for s in r.examples_bad]
     lines += ["合规示例："]
     lines += [f"  ✓ {s}" for s in r.examples_good]
+    covered = learned.covered_rules(rs)
+    if r.id in covered:
+        lines += ["", f"另有学习型检测器（按句分类，概率 ≥ {covered[r.id]:.2f} 时报告，与规则的结果取并集；"
+                      "JSON 输出中 detector 为 learned）"]
     if r.check == "contact_time":
         cw = rs.policy["contact_window"]
         lines += ["", f"联系时段：{cw['start']}–{cw['end']}（{cw['label']}）；{rs.policy['max_calls_label']}"]
@@ -83,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         rs = load_rules(args.rules)
+        learned.active_model(rs)  # a missing or broken model file is reported like a broken rules file
     except RulesError as exc:
         print(f"redlines：{exc}", file=sys.stderr)
         return 2

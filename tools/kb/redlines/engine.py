@@ -6,7 +6,7 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass
 
-from . import pii
+from . import learned, pii
 from .prefilter import PrefilterIndex
 from .rules import Rule, RuleSet
 
@@ -21,12 +21,13 @@ class Finding:
     message: str
     match: str
     suggestion: str
+    detector: str = "rule"  # "rule" or "learned" (the second detector, kb/redlines/learned.py)
 
     def as_dict(self) -> dict:
         return {
             "path": self.path, "line": self.line, "column": self.column, "rule": self.rule,
             "severity": self.severity, "message": self.message, "match": self.match,
-            "suggestion": self.suggestion,
+            "suggestion": self.suggestion, "detector": self.detector,
         }
 
 
@@ -40,6 +41,7 @@ class Hit:
     severity: str
     message: str
     suggestion: str
+    detector: str = "rule"
 
 
 # --- time expressions for R03 ------------------------------------------------------------
@@ -302,7 +304,7 @@ class Scanner:
         hits: list[Hit] = []
         seen: set[tuple[str, int]] = set()
 
-        def emit(rule: Rule, s: int, e: int, s0: int, message: str | None = None) -> None:
+        def emit(rule: Rule, s: int, e: int, s0: int, message: str | None = None, detector: str = "rule") -> None:
             key = (rule.id, s0)
             if key in seen:
                 return
@@ -311,7 +313,7 @@ class Scanner:
                 return
             seen.add(key)
             hits.append(Hit(o_s, o_e, rule.id, rule.severity,
-                            message or f"{rule.name}：“{original[o_s:o_e]}”", rule.suggestion))
+                            message or f"{rule.name}：“{original[o_s:o_e]}”", rule.suggestion, detector))
 
         def candidates(pattern, pid, rule_id: str):
             """Non-empty matches the prefilter allows, with their sentence bounds, not yet reported."""
@@ -356,6 +358,11 @@ class Scanner:
                 self._scan_time(rule, text, sdel, n, emit)
             if rule.check == "personal_data":
                 hits.extend(self._scan_pii(rule, original))
+        # The learned detector last: a sentence the rules already report for a rule keeps the
+        # rule's finding (`seen`); exempt positions are skipped by `emit` as for the rules.
+        model = learned.active_model(rs)
+        if model is not None:
+            learned.scan_sentences(rs, model, norm, original, sdel, emit, self, is_blocked if blocked else None)
         hits.sort(key=lambda h: (h.start, h.rule))
         return hits
 
@@ -451,5 +458,6 @@ def hits_to_findings(hits: list[Hit], original: str, path: str, index: LineIndex
     out = []
     for h in hits:
         line, col = index.position(h.start)
-        out.append(Finding(path, line, col, h.rule, h.severity, h.message, original[h.start:h.end], h.suggestion))
+        out.append(Finding(path, line, col, h.rule, h.severity, h.message, original[h.start:h.end], h.suggestion,
+                           h.detector))
     return out

@@ -264,7 +264,7 @@ def check_markdown_with(text: str, path: str, ruleset: RuleSet) -> list[Finding]
     sups = page.suppressions()
     masked = "\n".join(page.masked)
     hits = scanner_for(ruleset).scan(masked, page.exempt)
-    hits = [Hit(h.start, h.end, h.rule, h.severity, h.message, h.suggestion) for h in hits]
+    hits = [Hit(h.start, h.end, h.rule, h.severity, h.message, h.suggestion, h.detector) for h in hits]
     index = LineIndex(text)
     findings = hits_to_findings(hits, text, path, index)
     by_line: dict[int, list[_Suppression]] = {}

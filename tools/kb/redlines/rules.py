@@ -328,6 +328,7 @@ def parse_rules(raw, path: str = "<rules>") -> RuleSet:
         normalizer = Normalizer.from_config(raw.get("normalization") or {})
     except (re.error, TypeError) as exc:
         _fail("normalization", f"配置无效（{exc}）")
+    _check_learned(raw.get("learned"), by_id)
     return RuleSet(
         path=path, rules=tuple(rules), by_id=by_id, structure=structure, policy=policy,
         normalizer=normalizer,
@@ -342,6 +343,46 @@ def parse_rules(raw, path: str = "<rules>") -> RuleSet:
         call_script=raw.get("call_script") or {"checked_keys": ["title", "notes"], "phrase_rule_speakers": ["催收员"]},
         raw=raw,
     )
+
+
+_LEARNED_KEYS = {
+    # key: (check, description of a valid value)
+    "enabled": (lambda v: isinstance(v, bool), "true 或 false"),
+    "model": (lambda v: isinstance(v, str) and bool(v.strip()), "模型文件的路径（相对于 tools/kb/data/），如 redlines_model.json.gz"),
+    "rules": (lambda v: isinstance(v, list) and bool(v), "非空的规则编号列表，如 [R01, R02]"),
+    "min_precision": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v <= 1, "0 到 1 之间的数（不含 0）"),
+    "min_threshold": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v < 1, "0 到 1 之间的概率（不含两端）"),
+    "folds": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 2, "不小于 2 的整数"),
+    "C": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0, "正数"),
+    "prune": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0, "非负数"),
+    "min_han": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1, "正整数"),
+    "clean_pages": (lambda v: isinstance(v, list) and all(isinstance(x, str) and x.strip() for x in v),
+                    "路径列表（相对于仓库根目录），如 [docs]"),
+}
+
+
+def _check_learned(cfg, by_id: dict) -> None:
+    """The `learned:` section (second detector, kb/redlines/learned.py); absent = rules only."""
+    if cfg is None:
+        return
+    if not isinstance(cfg, dict):
+        _fail("learned", "应为映射（enabled、model、rules …）")
+    unknown = set(cfg) - set(_LEARNED_KEYS)
+    if unknown:
+        _fail("learned", f"有未知的键：{', '.join(sorted(map(str, unknown)))}（可用：{', '.join(_LEARNED_KEYS)}）")
+    for key in ("enabled", "model", "rules"):
+        if key not in cfg:
+            _fail("learned", f"缺少必填项 {key}")
+    for key, (ok, want) in _LEARNED_KEYS.items():
+        if key in cfg and not ok(cfg[key]):
+            _fail(f"learned.{key}", f"应为{want}，而不是 {cfg[key]!r}")
+    for i, rid in enumerate(cfg["rules"]):
+        if not isinstance(rid, str) or rid not in by_id:
+            _fail(f"learned.rules[{i}]", f"规则 {rid!r} 不存在")
+        if by_id[rid].check == "personal_data":
+            _fail(f"learned.rules[{i}]", f"{rid} 是个人信息规则（校验位、Luhn），只能由规则检测，不能交给学习型检测器")
+    if len(set(cfg["rules"])) != len(cfg["rules"]):
+        _fail("learned.rules", "规则编号重复")
 
 
 def _yaml_load(text: str):
