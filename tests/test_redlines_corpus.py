@@ -30,6 +30,9 @@ def test_test_split_is_reported(evaluation, capsys):
     assert set(tables["test"]) == set(tables["dev"])
 
 
+# The RULES alone (redlines_corpus.predict switches the learned detector off): the learned model
+# is trained on dev, so rules ∪ learned scored on dev would be meaningless. Its cross-validated dev
+# figures and the union's test figures: `python tests/redlines_corpus.py --learned` (README).
 @pytest.mark.parametrize("split", ["dev"])
 def test_precision_and_recall_per_rule(evaluation, split):
     tables, errors = evaluation

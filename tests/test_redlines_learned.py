@@ -88,6 +88,17 @@ def test_inference_matches_scikit_learn(rs):
         assert got == pytest.approx(list(want), abs=2e-3)
 
 
+def test_fast_predict_agrees_with_scores(model, rs):
+    for text in [NEW_THREAT, NEW_THREAT_HANT, "跟你老板说一声你欠了我们一大笔钱，看他还敢不敢用你。",
+                 "协商不成的，银行将依法起诉，结果以法院裁判为准。", "abc"]:
+        sent = rs.normalizer(text).text
+        sc = model.scores(sent) or []
+        want = [(r, 1 / (1 + math.exp(-x))) for r, x, cut in zip(model.rules, sc, model.cuts) if x >= cut]
+        got = model.predict(sent)
+        assert [r for r, _ in got] == [r for r, _ in want]
+        assert [p for _, p in got] == pytest.approx([p for _, p in want], abs=1e-9)
+
+
 # --- inference and the union ----------------------------------------------------------------
 
 @pytest.mark.parametrize("text", [NEW_THREAT, NEW_THREAT_HANT, NEW_THREAT_PINYIN])

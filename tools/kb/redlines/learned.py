@@ -36,7 +36,6 @@ from .rules import RulesError
 
 MODEL_FORMAT = 2
 NGRAM_RANGE = (1, 3)
-_HAN = re.compile(r"[\u3400-\u9fff]")
 # Blanks and Markdown list/quote/heading markers before a sentence are not part of it.
 _LEAD_STRIP = " \t\r\n\f\v\u3000\xa0-*+>#"
 
@@ -156,12 +155,28 @@ class Model:
             sc = list(self.bias)
         return {r: 1.0 / (1.0 + math.exp(-x)) for r, x in zip(self.rules, sc)}
 
-    def predict(self, sentence: str, grams: list[str] | None = None) -> list[tuple[str, float]]:
-        """(rule, probability) for every rule whose threshold the sentence reaches."""
-        sc = self.scores_of(ngrams(sentence) if grams is None else grams)
-        if sc is None:
+    def predict(self, sentence: str) -> list[tuple[str, float]]:
+        """(rule, probability) for every rule whose threshold the sentence reaches — the same
+        arithmetic as `scores`, inlined: this runs for every prose sentence of every page."""
+        s = sentence.strip().translate(_LOWER)
+        bigrams = list(map(add, s, s[1:]))
+        grams = list(s)
+        grams += bigrams
+        grams += map(add, bigrams, s[2:])
+        common = self._vocab & grams
+        if not common:
             return []
-        return [(r, 1.0 / (1.0 + math.exp(-x))) for r, x, t in zip(self.rules, sc, self.cuts) if x >= t]
+        n = len(common)
+        raw = unpack_from(self._fmt, ((sum(map(self.vectors.__getitem__, common)) + n * self._offset)
+                                      & self._all).to_bytes(self._nbytes, "little"))
+        shift = n * self._half
+        inv = 1.0 / math.sqrt((raw[0] - shift) * self.scale)  # 1 / (scale × l2 norm)
+        out = []
+        for r, f, b, cut in zip(self.rules, raw[1:], self.bias, self.cuts):
+            x = (f - shift) * inv + b
+            if x >= cut:
+                out.append((r, 1.0 / (1.0 + math.exp(-x))))
+        return out
 
 
 # --- loading (cached per file version, like the rules) ----------------------------------------
@@ -259,13 +274,14 @@ def sentence_spans(text: str, delims: list[int]) -> list[tuple[int, int, int]]:
     return out
 
 
+@lru_cache(maxsize=8)
+def _han_at_least(n: int) -> re.Pattern:
+    return re.compile(r"(?:[^\u3400-\u9fff]*[\u3400-\u9fff]){%d}" % n)
+
+
 def is_candidate(sentence: str, min_han: int) -> bool:
-    count = 0
-    for _ in _HAN.finditer(sentence):
-        count += 1
-        if count >= min_han:
-            return True
-    return False
+    """At least `min_han` Chinese characters: shorter sentences carry too few n-grams."""
+    return _han_at_least(min_han).match(sentence) is not None
 
 
 # The rules' own sentence-level filters, applied to a learned hit (the whole sentence):
@@ -325,11 +341,13 @@ def scan_sentences(ruleset, model: Model, norm, original: str, delims: list[int]
     `blocked(original offset)` lets exempt sentences skip the scoring altogether."""
     by_id = ruleset.by_id
     text = norm.text
+    enough = _han_at_least(model.min_han).match
+    predict = model.predict
     for s0, a, b in sentence_spans(text, delims):
         sent = text[a:b]
-        if not is_candidate(sent, model.min_han) or (blocked is not None and blocked(norm.to_orig(a))):
+        if enough(sent) is None or (blocked is not None and blocked(norm.to_orig(a))):
             continue
-        hits = model.predict(sent)
+        hits = predict(sent)
         if not hits or sentence_excluded(scanner, text, s0, a, b):
             continue
         o_a, o_b = norm.span_to_orig(a, b)

@@ -356,6 +356,7 @@ _LEARNED_KEYS = {
     "C": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0, "正数"),
     "prune": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0, "非负数"),
     "min_han": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1, "正整数"),
+    "min_df": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1, "正整数"),
     "clean_pages": (lambda v: isinstance(v, list) and all(isinstance(x, str) and x.strip() for x in v),
                     "路径列表（相对于仓库根目录），如 [docs]"),
 }

@@ -41,9 +41,9 @@ REPO = PACKAGE_DIR.parent.parent
 CORPUS_MODULE_DIR = REPO / "tests"
 
 # Training parameters that are not in the rules file (changing them changes the model).
-DEFAULTS = {"min_precision": 0.97, "min_threshold": 0.5, "folds": 5, "C": 10.0, "prune": 0.02, "min_han": 6,
-            "clean_pages": []}
-PARAM_KEYS = ("rules", "min_precision", "min_threshold", "folds", "C", "prune", "min_han", "clean_pages")
+DEFAULTS = {"min_precision": 0.97, "min_threshold": 0.5, "folds": 5, "C": 10.0, "prune": 0.02, "min_han": 8,
+            "min_df": 1, "clean_pages": []}
+PARAM_KEYS = ("rules", "min_precision", "min_threshold", "folds", "C", "prune", "min_han", "min_df", "clean_pages")
 
 
 def config(ruleset) -> dict:
