@@ -70,7 +70,11 @@ def _rules_version() -> tuple:
     from kb.paths import REDLINE_RULES_FILE
 
     try:
-        return (str(REDLINE_RULES_FILE), REDLINE_RULES_FILE.stat().st_mtime_ns)
+        from kb.redlines.learned import model_version  # the learned detector's model file counts too
+    except ImportError:
+        model_version = tuple
+    try:
+        return (str(REDLINE_RULES_FILE), REDLINE_RULES_FILE.stat().st_mtime_ns, model_version())
     except OSError:
         return (str(REDLINE_RULES_FILE), None)  # the checker reports the unreadable rules file itself
 

@@ -1,6 +1,6 @@
 """The learned second detector (学习型检测器): a sentence classifier unioned with the rules.
 
-A char 1–3-gram TF-IDF (sublinear tf, l2 norm) + logistic regression per rule, trained
+A char 1–3-gram TF-IDF (binary tf, l2 norm) + logistic regression per rule, trained
 with scikit-learn by `python -m kb.redlines.train` on the DEV split of the labelled corpus
 only, and shipped as a small JSON model file. Inference here is pure Python (no numpy or
 scikit-learn at check time): every n-gram of the model vocabulary carries its idf and its
@@ -22,7 +22,6 @@ import gzip
 import json
 import math
 import re
-from collections import Counter
 from contextlib import contextmanager
 from functools import lru_cache
 from itertools import repeat
@@ -72,20 +71,16 @@ def _logit(p: float) -> float:
     return math.log(p / (1.0 - p))
 
 
-_FRAC = 20  # fractional bits for the sublinear-tf multipliers (ln count) in integer arithmetic
-_ONE = 1 << _FRAC
-
-
 class Model:
-    """Per-rule linear scores over sublinear, l2-normalised tf-idf of char 1–3-grams.
+    """Per-rule linear scores over binary-tf, l2-normalised tf-idf of char 1–3-grams.
 
     Each n-gram of the vocabulary carries ONE integer, its packed weight vector: field 0 is
     idf² (the l2 norm needs every known n-gram), field k ≥ 1 is rule k's coefficient × idf
     (idf folded in, negligible weights pruned to 0), each in fixed point (× `scale`) in a
-    signed `field_bits`-bit field. Integer addition adds every field at once, so a sentence
-    costs one C-level `sum` over its known n-grams plus a few shifts to unpack — instead of
-    a Python loop over n-grams × rules. N-grams that occur more than once in a sentence get
-    a Python-level correction for the sublinear tf (1 + ln count).
+    signed `field_bits`-bit field (stored as unsigned hex, modulo 2^(bits × fields)). Integer
+    addition adds every field at once, so a sentence costs one C-level `sum` over its distinct
+    known n-grams (binary tf: a repeated n-gram counts once) plus one struct.unpack — instead
+    of a Python loop over n-grams × rules.
     """
 
     def __init__(self, rules, bias, thresholds, vectors, scale, field_bits, min_han, meta):
@@ -241,6 +236,18 @@ def active_model(ruleset) -> Model | None:
     if path is None:
         return None
     return load_model(path)
+
+
+def model_version() -> tuple:
+    """(path, mtime) of the model file the default rules file names — for callers that cache
+    check results (kb.validate) and must notice a retrained model."""
+    from .rules import load_rules
+
+    try:
+        p = model_path(load_rules())
+        return (str(p), p.stat().st_mtime_ns) if p is not None else ()
+    except (RulesError, OSError):
+        return ()
 
 
 def covered_rules(ruleset) -> dict[str, float]:

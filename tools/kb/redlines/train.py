@@ -2,15 +2,18 @@
 package installed). Needs scikit-learn: `pip install -e .[train]`; the checker itself does not.
 
 Data: the DEV split of the labelled corpus only (tests/corpus/redlines/*.tsv, every file, with
-the Traditional and pinyin variants the loader derives). The test split is never read.
+the Traditional and pinyin variants the loader derives). The test split is never used.
 
-Per rule (the `learned.rules` list of the rules file): char 1–3-gram sublinear TF-IDF with l2
-norm + L2 logistic regression (class_weight=balanced). The probability threshold is chosen by
+Per rule (the `learned.rules` list of the rules file): char 1–3-gram TF-IDF (binary tf — the
+same DEV CV recall as sublinear tf, and no per-sentence counting at check time) with l2 norm +
+L2 logistic regression (class_weight=balanced). The probability threshold is chosen by
 k-fold cross-validation on DEV, scoring each held-out item exactly as the checker will (pure-
 Python model, sentence by sentence, the item's highest score): the highest recall whose CV
 precision stays ≥ `learned.min_precision`, the cut placed midway (in log-odds) between the last
 accepted and the first rejected held-out score, never below `learned.min_threshold`. Folds keep
-a sentence and its derived variants together.
+a sentence and its derived variants together. Then `learned.clean_pages` (docs/: reviewed, no
+findings) raise a threshold just above the highest probability any of their reportable prose
+sentences gets for that rule.
 
 Output (deterministic: sorted keys, rounded weights, gzip without a timestamp): the model file
 named by `learned.model`, with the scikit-learn version, an md5 fingerprint of the training
