@@ -164,13 +164,17 @@ def pack(model: dict, idf: dict, weights: dict) -> dict:
     rules = model["rules"]
     whole = (1 << (FIELD_BITS * (len(rules) + 1))) - 1
     vectors = {}
+    if any("\n" in g for g in idf):
+        raise ValueError("an n-gram contains a line break")  # the vocabulary is stored one per line
     for g, v in idf.items():
         fields = [round(v * v * SCALE)] + [round(weights[r].get(g, 0.0) * SCALE) for r in rules]
         packed = 0
         for f in reversed(fields):
             packed = (packed << FIELD_BITS) + f
         vectors[g] = format(packed & whole, "x")  # unsigned hex: compact and parsed in C
-    model["vectors"] = vectors
+    order = sorted(vectors)
+    model["vocabulary"] = "\n".join(order)
+    model["vectors"] = " ".join(vectors[g] for g in order)
     return model
 
 
@@ -386,7 +390,7 @@ def main(argv=None) -> int:
                   "params": params(cfg), "trained_with": "python -m kb.redlines.train"})
     out = Path(args.out) if args.out else learned.model_path(rs)
     out.write_bytes(dump(model))
-    print(f"已写入 {out}（{out.stat().st_size // 1024} KiB，{len(model['vectors'])} 个 n-gram）", file=sys.stderr)
+    print(f"已写入 {out}（{out.stat().st_size // 1024} KiB，{len(model['vocabulary'].splitlines())} 个 n-gram）", file=sys.stderr)
     for rid in model["rules"]:
         c = model["cv"][rid]
         raised = (f"（CV 选出 {model['cv_thresholds'][rid]:.3f}，因干净页面最高 {model['clean_max'][rid]:.3f} 而提高）"
