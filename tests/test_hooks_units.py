@@ -131,3 +131,18 @@ def test_a_failed_render_still_reports_the_background_checks(caplog):
         state.on_build_error()
     assert state.pending_checks is None and state.seconds == 0.5
     assert [r.getMessage() for r in caplog.records if "docs/a.md:3" in r.getMessage()]
+
+
+def test_a_dead_checker_process_falls_back_to_checking_inline():
+    from concurrent.futures import Future
+    from concurrent.futures.process import BrokenProcessPool
+
+    from kb import mkdocs_build
+
+    state = mkdocs_build.BuildState()
+    state.site = make_site({"a.md": "---\ntitle: A\ntags: [不存在的标签]\nsources: [site]\n---\n正文\n"})
+    future = Future()
+    future.set_exception(BrokenProcessPool("killed"))
+    state.pending_checks = future
+    state.collect_checks()
+    assert any("不存在的标签" in p.message for p in state.problems)

@@ -119,7 +119,12 @@ class BuildState:
     def collect_checks(self) -> None:
         if self.pending_checks is not None:
             future, self.pending_checks = self.pending_checks, None
-            problems, seconds = future.result()
+            try:
+                problems, seconds = future.result()
+            except Exception as exc:  # the worker died (killed, out of memory…): check here instead
+                log.info(f"后台检查进程失败（{exc!r}），改为在构建进程内检查。")
+                start = time.perf_counter()
+                problems, seconds = check_site(self.site), time.perf_counter() - start
             self.seconds += seconds  # hook work done on the other core still counts as hook work
             self.report(problems)
 
