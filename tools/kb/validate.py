@@ -67,20 +67,19 @@ _REDLINE_RESULTS: dict[str, tuple[tuple, tuple[Problem, ...]]] = {}
 
 
 def _rules_version() -> tuple:
+    """The rules file's and the learned detector's model file's versions: what the checker reads
+    besides the page. Constant during one check_site, so it is read once per run."""
     from kb.paths import REDLINE_RULES_FILE
+    from kb.redlines.learned import model_version
 
-    try:
-        from kb.redlines.learned import model_version  # the learned detector's model file counts too
-    except ImportError:
-        model_version = tuple
     try:
         return (str(REDLINE_RULES_FILE), REDLINE_RULES_FILE.stat().st_mtime_ns, model_version())
     except OSError:
         return (str(REDLINE_RULES_FILE), None)  # the checker reports the unreadable rules file itself
 
 
-def check_redlines(page: PageSource, checker) -> list[Problem]:
-    version = (checker, _rules_version(), page.text)
+def check_redlines(page: PageSource, checker, rules_version: tuple | None = None) -> list[Problem]:
+    version = (checker, rules_version or _rules_version(), page.text)
     cached = _REDLINE_RESULTS.get(page.display)
     if cached is None or cached[0] != version:
         cached = _REDLINE_RESULTS[page.display] = (version, tuple(_redline_problems(page, checker)))
@@ -104,7 +103,7 @@ def _redline_problems(page: PageSource, checker) -> list[Problem]:
     return problems
 
 
-def check_page(site: Site, page: PageSource, checker=None) -> list[Problem]:
+def check_page(site: Site, page: PageSource, checker=None, rules_version: tuple | None = None) -> list[Problem]:
     """Checks local to one page (front matter, scripts, markers, red lines)."""
     if page.decode_error is not None:
         return [page.decode_error]
@@ -113,17 +112,18 @@ def check_page(site: Site, page: PageSource, checker=None) -> list[Problem]:
         problems += check_script(script, set(site.pages), site.vocabulary)
     problems += check_markers(site, page)
     if checker is not None:
-        problems += check_redlines(page, checker)
+        problems += check_redlines(page, checker, rules_version)
     return problems
 
 
 def check_site(site: Site, only: set[str] | None = None, redlines: bool = True) -> list[Problem]:
     """Every problem of the site; `only` limits the report to these docs-relative pages (site-wide rules still run)."""
     checker = redline_checker() if redlines else None
+    rules_version = _rules_version() if checker is not None else None
     problems: list[Problem] = []
     for path, page in site.pages.items():
         if only is None or path in only:
-            problems += check_page(site, page, checker)
+            problems += check_page(site, page, checker, rules_version)
     site_wide = check_duplicate_script_ids(site) + check_snippets(site) + check_script_anchors(site) + check_orphans(site)
     if only is not None:
         shown = {site.pages[p].display for p in only if p in site.pages}
