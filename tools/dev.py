@@ -208,7 +208,7 @@ def cmd_serve(extra: list[str]) -> int:
     ensure_python_packages()
     say(f"启动预览：http://{SERVE_ADDRESS}/ （修改 docs/ 后自动刷新，Ctrl+C 停止）")
     say("预览时检查问题只显示为 WARNING、不会中断预览；提交前请运行 python3 tools/dev.py test。")
-    if os.environ.get(PREVIEW_ALL_EDITIONS_ENV) != "1":
+    if os.environ.get(PREVIEW_ALL_EDITIONS_ENV, "").strip() in ("", "0"):  # as kb.editions reads it
         say("预览只生成简体版；同时预览繁体版：python3 tools/dev.py serve --all-editions")
     # Live reload is mkdocs' default. --no-strict: a page mid-edit must not kill the preview;
     # `test` and `build` stay strict.
