@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,21 @@ CHROMIUM_PATH = os.environ.get("KB_CHROMIUM", "/usr/bin/chromium")
 
 # Copied into a temporary site; everything else (tests, .git, .venv, site/) is not needed to build.
 SITE_INPUTS = ("mkdocs.yml", "docs", "hooks", "tools")
+
+
+def pytest_configure(config):
+    # The red-line rules memo (kb.redlines.compiled) lives in a directory of this session, which
+    # builds run as subprocesses inherit: tests neither trust a developer's memo nor leave one behind.
+    if "KB_CACHE_DIR" not in os.environ:
+        config._kb_cache_dir = tempfile.mkdtemp(prefix="kb-cache-")
+        os.environ["KB_CACHE_DIR"] = config._kb_cache_dir
+
+
+def pytest_unconfigure(config):
+    cache_dir = getattr(config, "_kb_cache_dir", None)
+    if cache_dir:
+        shutil.rmtree(cache_dir, ignore_errors=True)
+        os.environ.pop("KB_CACHE_DIR", None)
 
 
 @dataclass

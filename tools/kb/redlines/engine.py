@@ -164,14 +164,15 @@ class Scanner:
         self._prefilter = PrefilterIndex()
         self._patterns: dict[str, tuple] = {}
         self._contexts: dict[str, tuple] = {}
+        known = ruleset.prefilters
         for rule in ruleset.rules:
             pats, ctxs = [], []
             for pattern in rule.patterns:
                 pats.append((pattern, len(self._prefilter)))
-                self._prefilter.add(len(self._prefilter), pattern)
+                self._prefilter.add(len(self._prefilter), pattern, known.get(pattern.pattern))
             for ctx in rule.contexts:
                 ctxs.append((ctx, len(self._prefilter)))
-                self._prefilter.add(len(self._prefilter), ctx.trigger)
+                self._prefilter.add(len(self._prefilter), ctx.trigger, known.get(ctx.trigger.pattern))
             self._patterns[rule.id], self._contexts[rule.id] = tuple(pats), tuple(ctxs)
 
     # -- sentence helpers -----------------------------------------------------------------

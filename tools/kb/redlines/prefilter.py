@@ -203,10 +203,12 @@ def _line_bound(items) -> bool:
     return True
 
 
-def analyse(pattern: re.Pattern) -> tuple[frozenset | None, bool]:
-    """(required literals or None, line-bound?) from one parse of the pattern."""
+def analyse(pattern: re.Pattern, parsed=None) -> tuple[frozenset | None, bool]:
+    """(required literals or None, line-bound?) from one parse of the pattern (`parsed`: the
+    parse tree of `pattern.pattern` when the caller already has it)."""
     try:
-        parsed = _parser.parse(pattern.pattern, pattern.flags)
+        if parsed is None:
+            parsed = _parser.parse(pattern.pattern, pattern.flags)
         flags = parsed.state.flags | pattern.flags
         line_bound = not flags & _c.SRE_FLAG_DOTALL and _line_bound(parsed.data)
         if flags & _c.SRE_FLAG_IGNORECASE:
@@ -256,9 +258,10 @@ class PrefilterIndex:
     def __len__(self) -> int:
         return self._count
 
-    def add(self, pid, pattern: re.Pattern) -> None:
+    def add(self, pid, pattern: re.Pattern, analysis: tuple | None = None) -> None:
+        """Index one pattern; `analysis` is its `analyse()` result when already known."""
         self._count += 1
-        lits, line_bound = analyse(pattern)
+        lits, line_bound = analysis if analysis is not None else analyse(pattern)
         if lits is None:
             self._always.add(pid)
             return

@@ -11,6 +11,8 @@ import yaml
 
 from kb.paths import REDLINE_RULES_FILE
 
+from . import prefilter
+from .compiled import LazyPattern, RulesMemo, compile_recorded
 from .normalize import Normalizer
 
 SEVERITIES = ("error", "warning", "suggestion")
@@ -74,6 +76,10 @@ class RuleSet:
     collector_speech: re.Pattern
     call_script: dict
     raw: dict = field(repr=False, compare=False, hash=False)
+    # Prefilter analysis (kb.redlines.prefilter.analyse) of every pattern and context trigger, by source.
+    prefilters: dict = field(default_factory=dict, repr=False, compare=False, hash=False)
+    # Compiled form of every regex, by source (kb.redlines.compiled.compile_recorded), for the memo.
+    recipes: dict = field(default_factory=dict, repr=False, compare=False, hash=False)
 
     def rule(self, rule_id: str) -> Rule:
         return self.by_id[rule_id]
@@ -94,10 +100,31 @@ def _fail(where: str, problem: str) -> None:
 
 
 class _Compiler:
-    def __init__(self, lexicon: dict, sentence_delims: str):
+    """Expands lexicon macros and compiles patterns into LazyPatterns.
+
+    Untrusted (the default) compiles every regex now, which validates it, and records its
+    recipe and parse tree. `recipes` given: these exact rules were validated before
+    (kb.redlines.compiled.RulesMemo), so nothing is compiled now; each regex is built from
+    its recipe on first use.
+    """
+
+    def __init__(self, lexicon: dict, sentence_delims: str, recipes: dict | None = None):
         self.lexicon = lexicon
+        self.trusted = recipes is not None
+        self.recipes: dict = recipes if recipes is not None else {}
+        self.trees: dict = {}  # source → parse tree, for the prefilter analysis (untrusted only)
         # `.` inside `.{m,n}`, `.*`, `.+` must not cross a sentence boundary.
         self.dot = "[^" + sentence_delims.strip("[]") + "]"
+
+    def lazy(self, source: str) -> LazyPattern:
+        """A LazyPattern for `source`: compiled now (raising re.error) unless trusted."""
+        if self.trusted:
+            return LazyPattern(source, recipe=self.recipes.get(source))
+        compiled, recipe, tree = compile_recorded(source)
+        if recipe is not None:
+            self.recipes[source] = recipe
+            self.trees[source] = tree
+        return LazyPattern(source, compiled)
 
     def expand(self, pattern: str, where: str) -> str:
         def repl(m: re.Match) -> str:
@@ -119,8 +146,10 @@ class _Compiler:
         pairs = self._expand_all(patterns, where)
         if pairs is None:
             return ()
+        if self.trusted:
+            return tuple(self.lazy(alt) for _, expanded in pairs for alt in _split_top_level(expanded))
         try:
-            pieces = [re.compile(alt) for _, expanded in pairs for alt in _split_top_level(expanded)]
+            pieces = [self.lazy(alt) for _, expanded in pairs for alt in _split_top_level(expanded)]
         except re.error:
             pieces = None
         if pieces is None or any(pc.groupindex or pc.flags & ~re.UNICODE for pc in pieces):
@@ -128,7 +157,7 @@ class _Compiler:
             # alternation decides validity and reports the error, as it always has.
             self.compile(patterns, where)
             if pieces is None:
-                pieces = [re.compile(alt) for _, expanded in pairs for alt in _split_top_level(expanded)]
+                pieces = [self.lazy(alt) for _, expanded in pairs for alt in _split_top_level(expanded)]
         return tuple(pieces)
 
     def _expand_all(self, patterns, where: str) -> list[tuple[str, str]] | None:
@@ -158,14 +187,15 @@ class _Compiler:
             except re.error as exc:
                 _fail(f"{where}[{i}]", f"不是合法的正则表达式（{exc}）：{p}")
 
-    def compile(self, patterns, where: str) -> re.Pattern | None:
+    def compile(self, patterns, where: str) -> LazyPattern | None:
         # Each pattern is compiled once, inside the alternation; only when that fails are
         # the patterns compiled one by one to name the invalid one.
         pairs = self._expand_all(patterns, where)
         if pairs is None:
             return None
+        source = "|".join(f"(?:{expanded})" for _, expanded in pairs)
         try:
-            return re.compile("|".join(f"(?:{expanded})" for _, expanded in pairs))
+            return self.lazy(source)
         except re.error:
             self._check_each(pairs, where)
             raise
@@ -199,12 +229,12 @@ def _split_top_level(pattern: str) -> list[str]:
     return [p for p in parts if p]
 
 
-def _compile_global(raw: dict, key: str, section: str = "global") -> re.Pattern:
+def _compile_global(raw: dict, key: str, comp: _Compiler, section: str = "global") -> LazyPattern:
     value = (raw.get(section) or {}).get(key)
     if not isinstance(value, str) or not value:
         _fail(f"{section}.{key}", "缺少或为空")
     try:
-        return re.compile(value)
+        return comp.lazy(value)
     except re.error as exc:
         _fail(f"{section}.{key}", f"不是合法的正则表达式（{exc}）")
 
@@ -269,9 +299,9 @@ def _build_rule(item: dict, index: int, comp: _Compiler) -> Rule:
     for kind in ("bad", "good"):
         if not all(isinstance(s, str) and s.strip() for s in examples[kind]):
             _fail(label, f"examples.{kind} 中的示例句必须是非空字符串")
-    if check == "contact_time":
+    if check == "contact_time" and not comp.trusted:
         comp.compile(item.get("contact_verbs") or "", f"{label} 的 contact_verbs") if item.get("contact_verbs") else _fail(label, "check: contact_time 需要 contact_verbs")
-    if check == "personal_data":
+    if check == "personal_data" and not comp.trusted:
         pd = item.get("personal_data")
         if not isinstance(pd, dict):
             _fail(label, "check: personal_data 需要 personal_data 配置")
@@ -293,7 +323,11 @@ def _build_rule(item: dict, index: int, comp: _Compiler) -> Rule:
     )
 
 
-def parse_rules(raw, path: str = "<rules>") -> RuleSet:
+def parse_rules(raw, path: str = "<rules>", prefilters: dict | None = None, recipes: dict | None = None) -> RuleSet:
+    """Validate and compile parsed rules. `prefilters` and `recipes` (from a RulesMemo of these
+    exact rules) mark them as validated before: nothing is compiled or analysed up front."""
+    if (prefilters is None) != (recipes is None):
+        raise ValueError("prefilters and recipes come together (from one RulesMemo)")
     if not isinstance(raw, dict) or not isinstance(raw.get("rules"), list) or not raw["rules"]:
         _fail(path, "顶层必须是映射，且包含非空的 rules 列表")
     seg = raw.get("segmentation") or {}
@@ -302,7 +336,7 @@ def parse_rules(raw, path: str = "<rules>") -> RuleSet:
     lexicon = raw.get("lexicon") or {}
     if not isinstance(lexicon, dict) or not all(isinstance(v, str) for v in lexicon.values()):
         _fail("lexicon", "应为 名称: 正则 的映射")
-    comp = _Compiler(lexicon, sentence)
+    comp = _Compiler(lexicon, sentence, recipes)
     rules, by_id = [], {}
     for index, item in enumerate(raw["rules"]):
         rule = _build_rule(item, index, comp)
@@ -332,17 +366,29 @@ def parse_rules(raw, path: str = "<rules>") -> RuleSet:
     return RuleSet(
         path=path, rules=tuple(rules), by_id=by_id, structure=structure, policy=policy,
         normalizer=normalizer,
-        sentence_delims=re.compile(sentence), clause_delims=re.compile(clause),
-        negators=_compile_global(raw, "negators"),
-        false_negators=_compile_global(raw, "false_negators"),
-        addressee_before_negator=_compile_global(raw, "addressee_before_negator"),
-        condemners=_compile_global(raw, "condemners"),
-        reported_speech=_compile_global(raw, "reported_speech"),
-        rule_reference=_compile_global(raw, "rule_reference"),
-        collector_speech=_compile_global(raw, "collector_speech"),
+        sentence_delims=comp.lazy(sentence), clause_delims=comp.lazy(clause),
+        negators=_compile_global(raw, "negators", comp),
+        false_negators=_compile_global(raw, "false_negators", comp),
+        addressee_before_negator=_compile_global(raw, "addressee_before_negator", comp),
+        condemners=_compile_global(raw, "condemners", comp),
+        reported_speech=_compile_global(raw, "reported_speech", comp),
+        rule_reference=_compile_global(raw, "rule_reference", comp),
+        collector_speech=_compile_global(raw, "collector_speech", comp),
         call_script=raw.get("call_script") or {"checked_keys": ["title", "notes"], "phrase_rule_speakers": ["催收员"]},
         raw=raw,
+        prefilters=prefilters if prefilters is not None else _analyse_all(rules, comp.trees),
+        recipes=comp.recipes,
     )
+
+
+def _analyse_all(rules, trees: dict) -> dict:
+    """The prefilter analysis of every pattern and context trigger (what the engine indexes)."""
+    out = {}
+    for rule in rules:
+        for pattern in (*rule.patterns, *(ctx.trigger for ctx in rule.contexts)):
+            if pattern.pattern not in out:
+                out[pattern.pattern] = prefilter.analyse(pattern, trees.get(pattern.pattern))
+    return out
 
 
 _LEARNED_KEYS = {
@@ -401,16 +447,23 @@ def _yaml_load(text: str):
 @lru_cache(maxsize=8)
 def _load_cached(path: str, mtime_ns: int) -> RuleSet:
     try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
-        raw = _yaml_load(text)
+        with open(path, "rb") as handle:
+            data = handle.read()
     except OSError as exc:
         raise RulesError(f"无法读取红线规则文件 {path}：{exc.strerror}") from exc
+    memo = RulesMemo(data)
+    known = memo.load()
+    if known is not None:
+        return parse_rules(known["raw"], path, prefilters=known["prefilters"], recipes=known["recipes"])
+    try:
+        raw = _yaml_load(data.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise RulesError(f"红线规则文件 {path} 不是 UTF-8 编码") from exc
     except yaml.YAMLError as exc:
         raise RulesError(f"红线规则文件 {path} 不是合法的 YAML：{exc}") from exc
-    return parse_rules(raw, path)
+    ruleset = parse_rules(raw, path)
+    memo.store(raw, ruleset.prefilters, ruleset.recipes)
+    return ruleset
 
 
 def load_rules(path=None) -> RuleSet:
