@@ -97,3 +97,22 @@ def test_default_checks_docs_from_repo_root():
     assert r.returncode in (0, 1)
     paths = {d["path"] for d in json.loads(r.stdout)}
     assert not any("_overrides" in p for p in paths)
+
+
+def test_parallel_check_reports_exactly_what_one_process_reports(tmp_path):
+    # Enough text for workers; violations in several files so order and grouping are visible.
+    pages = sorted((REPO / "docs").rglob("*.md"))[:30]
+    for i, page in enumerate(pages):
+        extra = "\n\n你再不还，就等着坐牢吧。\n" if i % 7 == 0 else ""
+        write(tmp_path, f"p{i:02d}.md", page.read_text(encoding="utf-8") + extra)
+    write(tmp_path, "note.txt", "告诉他领导他欠了银行好几万不还。\n")
+    one = run("--format", "json", "-j", "1", tmp_path)
+    two = run("--format", "json", "-j", "2", tmp_path)
+    assert one.returncode == two.returncode == 1
+    assert json.loads(two.stdout) == json.loads(one.stdout)
+    assert {f["path"].rsplit("/", 1)[-1] for f in json.loads(one.stdout)} >= {"p00.md", "p07.md", "note.txt"}
+
+
+def test_jobs_must_be_a_positive_integer(tmp_path):
+    r = run("--jobs", "0", tmp_path)
+    assert r.returncode == 2 and "应为正整数" in r.stderr

@@ -12,7 +12,8 @@ import os
 import sys
 from pathlib import Path
 
-from . import check_markdown, check_text, learned
+from . import learned
+from .batch import Source, check_sources
 from .rules import SEVERITIES, SEVERITY_LABELS, SEVERITY_RANK, SOURCE_STATUS, RulesError, load_rules
 
 DEFAULT_PATHS = ("docs",)
@@ -41,7 +42,19 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--rules", metavar="FILE", help="使用另一个规则文件（默认 tools/kb/data/redlines.yml）")
     p.add_argument("--explain", metavar="RULE", help="显示一条规则的说明、依据和示例，如 --explain R07")
     p.add_argument("--list-rules", action="store_true", help="列出全部规则")
+    p.add_argument("--jobs", "-j", type=_positive_int, metavar="N",
+                   help="同时使用的进程数（默认：文件较多时每个 CPU 一个，较少时一个）")
     return p
+
+
+def _positive_int(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"应为正整数，而不是 {value!r}")
+    return n
 
 
 def _collect(paths: list[str]) -> list[Path]:
@@ -103,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"redlines：{exc}", file=sys.stderr)
         return 2
-    findings = []
+    sources = []
     unreadable = False
     for f in files:
         try:
@@ -116,9 +129,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"redlines：{f}：无法读取（{exc.strerror}）", file=sys.stderr)
             unreadable = True
             continue
-        text = text.removeprefix("\ufeff")
-        check = check_markdown if f.suffix.lower() in MARKDOWN_SUFFIXES else check_text
-        findings.extend(check(text, str(f), rules=rs))
+        sources.append(Source(str(f), text.removeprefix("\ufeff"), f.suffix.lower() in MARKDOWN_SUFFIXES))
+    findings = [finding for per_file in check_sources(sources, rs, args.jobs) for finding in per_file]
     _print(findings, args.format, len(files))
     if unreadable:
         return 2
