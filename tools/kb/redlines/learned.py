@@ -46,11 +46,13 @@ class ModelError(RulesError):
 
 # ASCII lower case only (Chinese has no case; keeps the text's length).
 _LOWER = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
+_HAS_ASCII_UPPER = re.compile("[A-Z]").search  # translate() is slow on CJK text; most sentences need none
 
 
 def analyzer_text(text: str) -> str:
     """The exact string the n-grams are taken from (training and inference alike)."""
-    return text.strip().translate(_LOWER)
+    s = text.strip()
+    return s.translate(_LOWER) if _HAS_ASCII_UPPER(s) else s
 
 
 def grams_of(s: str) -> list[str]:
@@ -156,7 +158,9 @@ class Model:
     def predict(self, sentence: str) -> list[tuple[str, float]]:
         """(rule, probability) for every rule whose threshold the sentence reaches — the same
         arithmetic as `scores`, inlined: this runs for every prose sentence of every page."""
-        s = sentence.strip().translate(_LOWER)
+        s = sentence.strip()
+        if _HAS_ASCII_UPPER(s):
+            s = s.translate(_LOWER)
         bigrams = list(map(add, s, s[1:]))
         grams = list(s)
         grams += bigrams
