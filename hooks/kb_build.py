@@ -14,6 +14,11 @@ def on_files(files, config):
     return files
 
 
+def on_env(env, config, files):
+    STATE.on_env(env)
+    return env
+
+
 def on_page_read_source(page, config):
     return STATE.on_page_read_source(page)
 

@@ -146,3 +146,31 @@ def test_a_dead_checker_process_falls_back_to_checking_inline():
     state.pending_checks = future
     state.collect_checks()
     assert any("不存在的标签" in p.message for p in state.problems)
+
+
+def test_build_checks_reuse_findings_of_earlier_builds(monkeypatch, tmp_path):
+    # A build is a new process: unchanged pages are looked up in the findings cache
+    # (kb.redlines.results) instead of being checked again.
+    import kb.redlines as engine
+
+    monkeypatch.setenv("KB_CACHE_DIR", str(tmp_path / "cache"))
+    validate._REDLINE_RESULTS.clear()  # as in a new process
+    calls = []
+    real = engine.check_markdown
+
+    def counting(text, path, rules=None):
+        calls.append(path)
+        return real(text, path, rules)
+
+    page = "---\ntitle: A\ntags: [合规]\nsources: [site]\n---\n再不还就让你坐牢。\n"
+    site = make_site({"a.md": page})
+    monkeypatch.setattr(validate, "redline_checker", lambda: counting)
+    monkeypatch.setattr(engine, "check_markdown", counting)  # counted, and still the engine's checker
+    first = [p for p in validate.check_site(site) if p.code == "redline"]
+    assert first and calls == ["docs/a.md"]
+    validate._REDLINE_RESULTS.clear()
+    assert [p for p in validate.check_site(make_site({"a.md": page})) if p.code == "redline"] == first
+    assert calls == ["docs/a.md"], "the second build found the page's findings in the cache"
+    validate._REDLINE_RESULTS.clear()
+    validate.check_site(make_site({"a.md": page + "新的一句。\n"}))
+    assert calls == ["docs/a.md", "docs/a.md"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -11,6 +12,23 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 DATA_DIR = PACKAGE_DIR / "data"
 VOCABULARY_FILE = DATA_DIR / "vocabulary.yml"
 REDLINE_RULES_FILE = DATA_DIR / "redlines.yml"
+
+
+
+def cache_dir() -> Path:
+    """Where the checker and the build keep what they can reuse between runs (never needed for
+    correctness): KB_CACHE_DIR, else $XDG_CACHE_HOME/cuishou-kb, else ~/.cache/cuishou-kb."""
+    explicit = os.environ.get("KB_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "cuishou-kb"
+
+
+def cache_enabled() -> bool:
+    """KB_NO_CACHE=1 turns every cache off."""
+    return os.environ.get("KB_NO_CACHE", "") in ("", "0")
+
 
 # A hand-written Traditional page x.zh-Hant.md (mkdocs-static-i18n suffix structure)
 # overrides the page generated from x.md.

@@ -78,8 +78,35 @@ def _rules_version() -> tuple:
         return (str(REDLINE_RULES_FILE), None)  # the checker reports the unreadable rules file itself
 
 
+def _findings_cache(checker):
+    """Findings of pages checked by earlier builds with the same checker (kb.redlines.results);
+    None for any checker but the engine's own (tests pass fakes)."""
+    from kb.redlines import RulesError, check_markdown, load_rules
+    from kb.redlines.learned import ModelError
+    from kb.redlines.results import FindingsCache
+
+    if checker is not check_markdown:
+        return None
+    try:
+        return FindingsCache(load_rules())
+    except (RulesError, ModelError):
+        return None  # the checker itself reports a broken rules or model file
+
+
+def _remembering(checker, remembered):
+    def check(text: str, path: str):
+        findings = remembered.get(text, True, path)
+        if findings is None:
+            findings = checker(text, path)
+            remembered.put(text, True, findings)
+        return findings
+
+    check.__wrapped__ = checker  # the in-memory results (serve) key on the checker itself
+    return check
+
+
 def check_redlines(page: PageSource, checker, rules_version: tuple | None = None) -> list[Problem]:
-    version = (checker, rules_version or _rules_version(), page.text)
+    version = (getattr(checker, "__wrapped__", checker), rules_version or _rules_version(), page.text)
     cached = _REDLINE_RESULTS.get(page.display)
     if cached is None or cached[0] != version:
         cached = _REDLINE_RESULTS[page.display] = (version, tuple(_redline_problems(page, checker)))
@@ -120,10 +147,15 @@ def check_site(site: Site, only: set[str] | None = None, redlines: bool = True) 
     """Every problem of the site; `only` limits the report to these docs-relative pages (site-wide rules still run)."""
     checker = redline_checker() if redlines else None
     rules_version = _rules_version() if checker is not None else None
+    remembered = _findings_cache(checker) if checker is not None else None
+    if remembered is not None:
+        checker = _remembering(checker, remembered)
     problems: list[Problem] = []
     for path, page in site.pages.items():
         if only is None or path in only:
             problems += check_page(site, page, checker, rules_version)
+    if remembered is not None:
+        remembered.save()
     site_wide = check_duplicate_script_ids(site) + check_snippets(site) + check_script_anchors(site) + check_orphans(site)
     if only is not None:
         shown = {site.pages[p].display for p in only if p in site.pages}

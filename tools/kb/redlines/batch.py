@@ -5,7 +5,8 @@ texts are split into one batch per worker, balanced by size; workers are forked 
 rules and the learned model are loaded, so they start with everything compiled and cost
 a few milliseconds each. Small inputs are checked in-process: below MIN_PARALLEL_CHARS,
 starting workers costs more than it saves. Results come back in input order and are the
-same as checking each text in turn.
+same as checking each text in turn. Texts checked before with the same checker are not
+checked again (kb.redlines.results).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 
 from . import check_markdown, check_text, learned
 from .engine import Finding, scanner_for
+from .results import FindingsCache
 from .rules import RuleSet
 
 # About a tenth of the site's text: below this one process is as fast as two (measured on a 2-core VM).
@@ -72,8 +74,27 @@ def workers_for(sources: list[Source], jobs: int | None) -> int:
     return max(1, min(wanted, len(sources)))
 
 
-def check_sources(sources: list[Source], rs: RuleSet, jobs: int | None = None) -> list[list[Finding]]:
-    """Findings per source, in input order. `jobs`: worker processes (None = automatic)."""
+def check_sources(sources: list[Source], rs: RuleSet, jobs: int | None = None,
+                  cache: bool = True) -> list[list[Finding]]:
+    """Findings per source, in input order. `jobs`: worker processes (None = automatic);
+    `cache`: reuse and remember findings of unchanged texts (kb.redlines.results)."""
+    store = FindingsCache(rs) if cache else None
+    out: list[list[Finding] | None] = [None] * len(sources)
+    todo = []
+    for i, src in enumerate(sources):
+        out[i] = store.get(src.text, src.markdown, src.path) if store is not None else None
+        if out[i] is None:
+            todo.append(i)
+    for i, findings in zip(todo, _check_all([sources[i] for i in todo], rs, jobs)):
+        out[i] = findings
+        if store is not None:
+            store.put(sources[i].text, sources[i].markdown, findings)
+    if store is not None:
+        store.save()
+    return out
+
+
+def _check_all(sources: list[Source], rs: RuleSet, jobs: int | None) -> list[list[Finding]]:
     n = workers_for(sources, jobs)
     if n == 1:
         return [_check(src, rs) for src in sources]

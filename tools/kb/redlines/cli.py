@@ -42,6 +42,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--rules", metavar="FILE", help="使用另一个规则文件（默认 tools/kb/data/redlines.yml）")
     p.add_argument("--explain", metavar="RULE", help="显示一条规则的说明、依据和示例，如 --explain R07")
     p.add_argument("--list-rules", action="store_true", help="列出全部规则")
+    p.add_argument("--no-cache", action="store_true",
+                   help="不使用检查结果缓存，每个文件都重新检查（缓存位置见 KB_CACHE_DIR）")
     p.add_argument("--jobs", "-j", type=_positive_int, metavar="N",
                    help="同时使用的进程数（默认：文件较多时每个 CPU 一个，较少时一个）")
     return p
@@ -130,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
             unreadable = True
             continue
         sources.append(Source(str(f), text.removeprefix("\ufeff"), f.suffix.lower() in MARKDOWN_SUFFIXES))
-    findings = [finding for per_file in check_sources(sources, rs, args.jobs) for finding in per_file]
+    findings = [finding for per_file in check_sources(sources, rs, args.jobs, cache=not args.no_cache) for finding in per_file]
     _print(findings, args.format, len(files))
     if unreadable:
         return 2

@@ -14,21 +14,17 @@ prefilter rules them out. So:
   Recipes depend on the exact Python build, which is part of the memo's key; if building
   from a recipe fails for any reason, the regex is compiled the ordinary way.
 
-An invalid rules file is never memoised, so its errors are reported on every load. The memo
-lives in KB_CACHE_DIR, else $XDG_CACHE_HOME/kb-redlines, else ~/.cache/kb-redlines; any
-problem reading or writing it only means a slower load (KB_NO_CACHE=1 turns it off).
+An invalid rules file is never memoised, so its errors are reported on every load. Where the
+memo lives and how it is written: kb.redlines.diskcache.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
-import pickle
 import re
-import sys
-import tempfile
 from array import array
-from pathlib import Path
+
+from . import diskcache
 
 try:  # CPython internals, only used to record and replay compiled regexes (see module docstring)
     import _sre
@@ -37,10 +33,8 @@ try:  # CPython internals, only used to record and replay compiled regexes (see 
 except ImportError:  # pragma: no cover — another Python: plain re.compile
     _sre = _re_compiler = _re_parser = None
 
-# Bump when the memo's layout changes; code changes are covered by the source fingerprint.
-MEMO_FORMAT = 1
 # Modules whose code decides what a rules file compiles to and how its prefilters are derived.
-_CODE_MODULES = ("rules.py", "prefilter.py", "compiled.py", "normalize.py")
+_CODE_MODULES = ("rules.py", "prefilter.py", "compiled.py", "normalize.py", "diskcache.py")
 _BOUND = ("search", "match", "fullmatch", "finditer", "findall", "sub", "subn", "split")
 
 
@@ -110,67 +104,19 @@ class LazyPattern:
         return f"LazyPattern({self.pattern[:60]!r}{'…' if len(self.pattern) > 60 else ''})"
 
 
-def _code_fingerprint() -> bytes:
-    here = Path(__file__).resolve().parent
-    digest = hashlib.sha256(f"{MEMO_FORMAT}|{sys.version}".encode())
-    for name in _CODE_MODULES:
-        digest.update(name.encode())
-        digest.update((here / name).read_bytes())
-    return digest.digest()
-
-
-def _cache_dir() -> Path:
-    explicit = os.environ.get("KB_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "kb-redlines"
-
-
-def memo_enabled() -> bool:
-    return os.environ.get("KB_NO_CACHE", "") in ("", "0")
-
-
 class RulesMemo:
     """What loading one rules file's bytes derived:
     {'raw': parsed YAML, 'prefilters': {source: analysis}, 'recipes': {source: recipe}}."""
 
+    KIND = "rules"
+
     def __init__(self, rules_bytes: bytes):
-        try:
-            code = _code_fingerprint()
-        except OSError:  # source files not readable (zipped install …): no memo
-            code = None
+        code = diskcache.code_fingerprint(_CODE_MODULES)
         self.key = None if code is None else hashlib.sha256(code + rules_bytes).hexdigest()
-        self.path = None if self.key is None else _cache_dir() / f"rules-{self.key[:32]}.pickle"
 
     def load(self) -> dict | None:
-        if self.path is None or not memo_enabled():
-            return None
-        try:
-            with open(self.path, "rb") as handle:
-                data = pickle.load(handle)
-        except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError, ValueError, TypeError):
-            return None
-        if not isinstance(data, dict) or data.get("key") != self.key:
-            return None
-        return data
+        data = diskcache.load(self.KIND, self.key)
+        return data if isinstance(data, dict) else None
 
     def store(self, raw: dict, prefilters: dict, recipes: dict) -> None:
-        if self.path is None or not memo_enabled():
-            return
-        data = {"key": self.key, "raw": raw, "prefilters": prefilters, "recipes": recipes}
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            # Written whole, then renamed: a concurrent reader sees the old memo or the new one.
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".rules-", suffix=".tmp")
-        except OSError:
-            return
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                pickle.dump(data, handle, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, self.path)
-        except Exception:  # noqa: BLE001 — a memo that cannot be written only costs speed
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+        diskcache.store(self.KIND, self.key, {"raw": raw, "prefilters": prefilters, "recipes": recipes})

@@ -19,6 +19,7 @@ layer's exemptions and suppressions apply to learned findings unchanged.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import math
 import re
@@ -94,6 +95,7 @@ class Model:
         self.bits = int(field_bits)
         self.min_han = int(min_han)
         self.meta = meta
+        self.digest = ""  # sha256 of the model file (set by the loader): results caches key on it
         self._vocab = frozenset(vectors)  # frozenset.intersection(list) is the fastest C-level match
         if self.bits % 8:
             raise ModelError("学习型检测器模型的 field_bits 必须是 8 的倍数")
@@ -195,9 +197,11 @@ def _load_cached(path: str, mtime_ns: int) -> Model:
     except (ValueError, EOFError, zlib.error) as exc:
         raise ModelError(f"学习型检测器模型 {path} 不是合法的 gzip JSON：{exc}") from exc
     try:
-        return Model.from_dict(data)
+        model = Model.from_dict(data)
     except (KeyError, TypeError, IndexError, ValueError) as exc:
         raise ModelError(f"学习型检测器模型 {path} 缺少或损坏了字段：{exc}") from exc
+    model.digest = hashlib.sha256(raw).hexdigest()
+    return model
 
 
 def load_model(path) -> Model:
@@ -232,6 +236,11 @@ def using(model: Model | None):
         yield
     finally:
         _OVERRIDE.pop()
+
+
+def overridden() -> bool:
+    """True inside `using(…)`: the active model is not the one the rules file names."""
+    return bool(_OVERRIDE)
 
 
 def active_model(ruleset) -> Model | None:

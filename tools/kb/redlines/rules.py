@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -80,6 +81,8 @@ class RuleSet:
     prefilters: dict = field(default_factory=dict, repr=False, compare=False, hash=False)
     # Compiled form of every regex, by source (kb.redlines.compiled.compile_recorded), for the memo.
     recipes: dict = field(default_factory=dict, repr=False, compare=False, hash=False)
+    # sha256 of the rules file's bytes ("" when not read from a file): results caches key on it.
+    digest: str = ""
 
     def rule(self, rule_id: str) -> Rule:
         return self.by_id[rule_id]
@@ -323,7 +326,8 @@ def _build_rule(item: dict, index: int, comp: _Compiler) -> Rule:
     )
 
 
-def parse_rules(raw, path: str = "<rules>", prefilters: dict | None = None, recipes: dict | None = None) -> RuleSet:
+def parse_rules(raw, path: str = "<rules>", prefilters: dict | None = None, recipes: dict | None = None,
+                digest: str = "") -> RuleSet:
     """Validate and compile parsed rules. `prefilters` and `recipes` (from a RulesMemo of these
     exact rules) mark them as validated before: nothing is compiled or analysed up front."""
     if (prefilters is None) != (recipes is None):
@@ -378,6 +382,7 @@ def parse_rules(raw, path: str = "<rules>", prefilters: dict | None = None, reci
         raw=raw,
         prefilters=prefilters if prefilters is not None else _analyse_all(rules, comp.trees),
         recipes=comp.recipes,
+        digest=digest,
     )
 
 
@@ -452,16 +457,17 @@ def _load_cached(path: str, mtime_ns: int) -> RuleSet:
     except OSError as exc:
         raise RulesError(f"无法读取红线规则文件 {path}：{exc.strerror}") from exc
     memo = RulesMemo(data)
+    digest = hashlib.sha256(data).hexdigest()
     known = memo.load()
     if known is not None:
-        return parse_rules(known["raw"], path, prefilters=known["prefilters"], recipes=known["recipes"])
+        return parse_rules(known["raw"], path, prefilters=known["prefilters"], recipes=known["recipes"], digest=digest)
     try:
         raw = _yaml_load(data.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise RulesError(f"红线规则文件 {path} 不是 UTF-8 编码") from exc
     except yaml.YAMLError as exc:
         raise RulesError(f"红线规则文件 {path} 不是合法的 YAML：{exc}") from exc
-    ruleset = parse_rules(raw, path)
+    ruleset = parse_rules(raw, path, digest=digest)
     memo.store(raw, ruleset.prefilters, ruleset.recipes)
     return ruleset
 

@@ -1,8 +1,11 @@
-"""The rules memo (kb.redlines.compiled) may only make loading faster, never change a result.
+"""The checker's caches may only make it faster, never change a result.
 
-A memo hit skips validation, prefilter analysis and regex compilation; these tests check that
-such a load finds exactly what a full load finds, that an invalid rules file is never
-memoised, and that a damaged or missing memo only means a full load.
+The rules memo (kb.redlines.compiled): a memo hit skips validation, prefilter analysis and
+regex compilation; such a load must find exactly what a full load finds, an invalid rules
+file is never memoised, and a damaged or missing memo only means a full load.
+
+The findings cache (kb.redlines.results): an unchanged text is not checked again by the
+same checker; anything that could change its findings (rules, model, code) is a miss.
 """
 
 from __future__ import annotations
@@ -14,8 +17,10 @@ import pytest
 import yaml
 
 from kb.paths import REDLINE_RULES_FILE
-from kb.redlines import RulesError, check_markdown, check_text
+from kb.redlines import RulesError, batch, check_markdown, check_text, learned, load_rules
+from kb.redlines.batch import Source, check_sources
 from kb.redlines.compiled import LazyPattern, RulesMemo, compile_recorded, from_recipe
+from kb.redlines.results import FindingsCache
 from kb.redlines.rules import _load_cached
 
 REPO = Path(__file__).resolve().parents[1]
@@ -131,3 +136,66 @@ def test_lazy_pattern_compiles_on_first_use():
     assert not lazy.is_compiled
     assert lazy.search("请按时还款").group(0) == "还款"
     assert lazy.is_compiled and lazy.groups == 0
+
+
+def _counting_checks(monkeypatch) -> list:
+    checked: list = []
+    real = batch._check_all
+
+    def counting(sources, rs, jobs):
+        checked.extend(s.path for s in sources)
+        return real(sources, rs, jobs)
+
+    monkeypatch.setattr(batch, "_check_all", counting)
+    return checked
+
+
+def test_unchanged_texts_are_not_checked_again(memo_dir, monkeypatch):
+    rs = load_rules()
+    checked = _counting_checks(monkeypatch)
+    sources = [Source("a.md", "# 甲\n\n你再不还，就等着坐牢吧。\n"), Source("b.txt", "逾期信息会按规定报送征信。\n", False)]
+    first = check_sources(sources, rs)
+    assert checked == ["a.md", "b.txt"] and first[0] and first[0][0].rule == "R07"
+    checked.clear()
+    # Same texts under other paths: nothing is checked, findings carry the new paths.
+    moved = [Source("x/c.md", sources[0].text), Source("d.txt", sources[1].text, False)]
+    again = check_sources(moved, rs)
+    assert checked == []
+    assert [[(f.path, f.line, f.column, f.rule, f.message) for f in fs] for fs in again] == \
+        [[("x/c.md", f.line, f.column, f.rule, f.message) for f in first[0]], []]
+    # An edited text is checked; the same text read as Markdown vs plain text are different entries.
+    check_sources([Source("a.md", sources[0].text + "\n补充一句。\n"), Source("a.txt", sources[0].text, False)], rs)
+    assert checked == ["a.md", "a.txt"]
+
+
+def test_findings_cache_misses_when_the_checker_changes(memo_dir, tmp_path, monkeypatch):
+    rs = load_rules()
+    text = "# 标题\n\n告诉他领导他欠了银行好几万不还。\n"
+    check_sources([Source("p.md", text)], rs)
+    checked = _counting_checks(monkeypatch)
+    other_rules = _fresh_load(_copy_rules(tmp_path, REDLINE_RULES_FILE.read_text(encoding="utf-8") + "\n# 注释\n"))
+    assert FindingsCache(other_rules).key != FindingsCache(rs).key
+    check_sources([Source("p.md", text)], other_rules)
+    assert checked == ["p.md"], "another rules file is another checker"
+    checked.clear()
+    with learned.using(None):  # a test switching the learned detector off must not read or write the cache
+        assert FindingsCache(rs).key is None
+        check_sources([Source("p.md", text)], rs)
+    assert checked == ["p.md"]
+    checked.clear()
+    check_sources([Source("p.md", text)], rs, cache=False)
+    assert checked == ["p.md"]
+
+
+def test_cli_second_run_reports_the_same_from_the_cache(memo_dir, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    page = tmp_path / "bad.md"
+    page.write_text("# 标题\n\n你再不还，就等着坐牢吧。\n", encoding="utf-8")
+    cmd = [sys.executable, str(REPO / "tools" / "redlines.py"), "--format", "json", str(page)]
+    runs = [subprocess.run(cmd, capture_output=True, text=True, encoding="utf-8") for _ in range(2)]
+    assert [r.returncode for r in runs] == [1, 1]
+    assert json.loads(runs[0].stdout) == json.loads(runs[1].stdout) != []
+    assert list(memo_dir.glob("findings-*.pickle"))
