@@ -5,13 +5,20 @@ Builds a synthetic corpus from the site's own pages (docs/**/*.md) at 1×, 10× 
 100× and runs `check_markdown` over every page, printing chars/s, pages/s and the
 peak traced memory (tracemalloc). Cost should grow linearly with the corpus.
 
+Then the whole site as a trainer checks it, `python tools/redlines.py docs` in a new process:
+with an empty cache (nothing memoised), with the rules memo only (--no-cache: every page is
+checked), and with the findings of unchanged pages remembered (kb.redlines.results).
+
     python tools/bench/redlines_bench.py [--scales 1 10 100]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
 import sys
+import tempfile
 import time
 import tracemalloc
 from pathlib import Path
@@ -20,6 +27,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tools"))
 
 from kb.redlines import check_markdown, load_rules  # noqa: E402
+from kb.redlines.rules import _load_cached  # noqa: E402
 
 
 def site_pages() -> list[tuple[str, str]]:
@@ -52,16 +60,43 @@ def run(pages, scale: int) -> dict:
             "peak_mib": peak / 2**20, "findings": findings}
 
 
+def cli_runs(cache: str) -> None:
+    """Wall time of `python tools/redlines.py docs` in new processes: cold, memo only, warm."""
+    script = [sys.executable, str(REPO / "tools" / "redlines.py")]
+    env = dict(os.environ, KB_CACHE_DIR=cache)
+    env.pop("KB_NO_CACHE", None)
+    runs = (("空缓存（首次）", [], True), ("只有规则备忘（--no-cache，逐页检查）", ["--no-cache"], False),
+            ("记住未改动页面的结果", [], False))
+    for label, extra, clear in runs:
+        if clear:
+            for entry in Path(cache).glob("*"):
+                entry.unlink()
+        t0 = time.perf_counter()
+        done = subprocess.run([*script, *extra, "docs"], cwd=REPO, env=env, capture_output=True, text=True)
+        print(f"redlines docs，{label}：{time.perf_counter() - t0:.2f} s（退出码 {done.returncode}）")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scales", type=int, nargs="+", default=[1, 10, 100])
     args = ap.parse_args()
+    saved = os.environ.get("KB_CACHE_DIR")
+    with tempfile.TemporaryDirectory(prefix="kb-bench-cache-") as cache:
+        os.environ["KB_CACHE_DIR"] = cache
+        rules_file = load_rules.__globals__["REDLINE_RULES_FILE"]
+        for label in ("没有规则备忘（校验并编译全部正则）", "有规则备忘（不预先编译）"):
+            t0 = time.perf_counter()
+            _load_cached.__wrapped__(str(rules_file), rules_file.stat().st_mtime_ns)
+            print(f"load_rules，{label}：{(time.perf_counter() - t0) * 1000:.1f} ms")
+        cli_runs(cache)
+        load_rules()  # for the throughput runs below, from this memo
+    if saved is None:
+        os.environ.pop("KB_CACHE_DIR")
+    else:
+        os.environ["KB_CACHE_DIR"] = saved
     t0 = time.perf_counter()
     load_rules()
-    print(f"load_rules (first call, compile): {(time.perf_counter() - t0) * 1000:.1f} ms")
-    t0 = time.perf_counter()
-    load_rules()
-    print(f"load_rules (cached): {(time.perf_counter() - t0) * 1e6:.1f} µs")
+    print(f"load_rules（同一进程内再次调用）：{(time.perf_counter() - t0) * 1e6:.1f} µs")
     pages = site_pages()
     check_markdown(pages[0][1], pages[0][0])  # warm OpenCC and the scanner
     print(f"{'scale':>5} {'pages':>7} {'chars':>11} {'seconds':>8} {'chars/s':>11} {'pages/s':>9} {'peak MiB':>9} {'s/1×':>6}")
