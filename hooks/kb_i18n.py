@@ -28,6 +28,8 @@ def on_startup(command, dirty):
 
 @event_priority(50)  # before mkdocs-static-i18n's on_config (-100) sets up the language switcher
 def on_config(config):
+    # Before Material's search on_config (0), which would initialise jieba on every build.
+    search_index.take_over_dictionaries(config.plugins.get("material/search") or config.plugins.get("search"))
     editions.announce_once(editions.limit_preview_editions(config.plugins.get("i18n")), log)
     _state.start_language(_language(config))
     _reuse.start_pass(_state.is_hant)
@@ -88,5 +90,6 @@ def on_post_build(config):
     if plugin is not None and getattr(plugin, "building", False):
         return  # nested zh-Hant build; the outer build finishes the index
     report = search_index.finalize(config.site_dir, _state)
+    search_index.SEGMENTER.save()
     for line in report:
         log.info(line)

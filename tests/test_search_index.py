@@ -126,3 +126,46 @@ def test_index_is_compact_utf8(indexes):
         assert ", " not in text[:200] and '": ' not in text[:200]
         # Smaller than Material's escaped form of the same data.
         assert len(raw) < 0.75 * len(json.dumps(json.loads(raw), separators=(",", ":")).encode()), edition
+
+
+def test_cuts_are_kept_for_the_next_build_and_jieba_is_not_loaded_for_known_runs(tmp_path, monkeypatch):
+    monkeypatch.setenv("KB_CACHE_DIR", str(tmp_path / "cache"))
+    user_dict = tmp_path / "user.txt"
+    user_dict.write_text("失联修复 10 n\n", encoding="utf-8")
+    first = search_index.CachedSegmenter()
+    first.use_dictionaries(None, str(user_dict))
+    text = "<p>失联修复要先核实身份。</p>"
+    expected = first.segment(text)
+    assert "\u200b失联修复\u200b" in expected  # the user dictionary's word stays whole
+    first.save()
+
+    def must_not_cut(run):
+        raise AssertionError(f"jieba was asked to cut {run!r}, which the previous build already cut")
+
+    second = search_index.CachedSegmenter(must_not_cut)  # as the next build's process
+    second.use_dictionaries(None, str(user_dict))
+    assert second.segment(text) == expected
+
+    user_dict.write_text("失联修复 10 n\n核实身份 10 n\n", encoding="utf-8")  # an edited dictionary
+    cuts = []
+    third = search_index.CachedSegmenter(lambda run: cuts.append(run) or [run])
+    third.use_dictionaries(None, str(user_dict))
+    third.segment(text)
+    assert cuts, "another dictionary: nothing is reused"
+
+
+def test_material_no_longer_initialises_jieba_itself(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    monkeypatch.setattr(search_index, "SEGMENTER", search_index.CachedSegmenter())
+    monkeypatch.setenv("KB_CACHE_DIR", str(tmp_path / "cache"))
+
+    user_dict = tmp_path / "user.txt"
+    user_dict.write_text("失联修复 10 n\n", encoding="utf-8")
+    plugin = SimpleNamespace(config={"jieba_dict": None, "jieba_dict_user": str(user_dict)})
+    search_index.take_over_dictionaries(plugin)
+    assert plugin.config["jieba_dict_user"] is None  # Material's on_config skips jieba
+    assert search_index.SEGMENTER._dictionaries == (None, str(user_dict))
+    missing = SimpleNamespace(config={"jieba_dict": None, "jieba_dict_user": str(tmp_path / "nope.txt")})
+    search_index.take_over_dictionaries(missing)
+    assert missing.config["jieba_dict_user"], "a missing file is left for Material to report"

@@ -15,6 +15,7 @@ site/search/search_index.json holding both editions, which every page loads. Thi
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from backrefs import bre
 
-from kb import hant
+from kb import diskcache, hant
 
 SOURCE_LANGUAGE = "zh"
 HANT_LANGUAGE = "zh-Hant"
@@ -101,22 +102,51 @@ class CachedSegmenter:
 
     jieba cuts each run of Han characters on its own, so a run's cut never depends on its
     surroundings and can be reused: the zh-Hant edition (segmented via its Simplified form)
-    hits the zh edition's cuts, and ``mkdocs serve`` re-segments only what an edit changed.
-    The cache is dropped when a jieba dictionary file changes (``fingerprint``).
+    hits the zh edition's cuts, ``mkdocs serve`` re-segments only what an edit changed, and
+    the cuts are kept on disk (kb.diskcache) for the next build. jieba itself is loaded only
+    when a run is not in the cache: initialising its dictionary costs about a second per build.
+    The cache belongs to one set of dictionaries (``use_dictionaries``): a change drops it.
     """
 
     # A run is a sentence fragment of a few dozen characters; this bounds memory on huge sites.
     MAX_ENTRIES = 200_000
+    KIND = "segments"
 
     def __init__(self, cut=None) -> None:
+        self._given_cut = cut  # tests pass their own cutter; None = jieba.cut
         self._cut = cut
         self._cache: dict[str, str] = {}
         self._fingerprint: tuple = ()
+        self._dictionaries: tuple = (None, None)
+        self._dictionaries_loaded = False
+        self._key: str | None = None
+        self._dirty = False
 
     def reset_if_changed(self, fingerprint: tuple) -> None:
         if fingerprint != self._fingerprint:
             self._cache.clear()
             self._fingerprint = fingerprint
+            self._dictionaries_loaded = False  # an edited dictionary is loaded again before the next cut
+
+    def use_dictionaries(self, main_dict: str | None, user_dict: str | None) -> None:
+        """Segment with jieba's dictionary (or `main_dict`) plus `user_dict`, as Material would
+        have loaded them; the cuts remembered on disk for exactly these files are reused."""
+        self._dictionaries = (main_dict, user_dict)
+        fingerprint = dictionary_fingerprint({"jieba_dict": main_dict, "jieba_dict_user": user_dict})
+        if fingerprint == self._fingerprint:
+            return
+        self.reset_if_changed(fingerprint)
+        self._key = _segments_key(main_dict, user_dict)
+        stored = diskcache.load(self.KIND, self._key)
+        if isinstance(stored, dict):
+            self._cache.update(stored)
+        self._dirty = False
+
+    def save(self) -> None:
+        """Keep this build's cuts for the next one."""
+        if self._dirty and self._key is not None:
+            diskcache.store(self.KIND, self._key, self._cache)
+            self._dirty = False
 
     def segment(self, data: str) -> str:
         """Exactly what Material's segmenter returns for ``data``."""
@@ -126,17 +156,44 @@ class CachedSegmenter:
         run = match.group(0)
         cut = self._cache.get(run)
         if cut is None:
-            if self._cut is None:
-                import jieba
-
-                self._cut = jieba.cut
+            if not self._dictionaries_loaded:
+                self._load_jieba()
             if len(self._cache) >= self.MAX_ENTRIES:
                 self._cache.clear()
             cut = self._cache[run] = ZWSP + ZWSP.join(self._cut(run)) + ZWSP
+            self._dirty = True
         return cut
+
+    def _load_jieba(self) -> None:
+        if self._given_cut is None:
+            import jieba
+
+            main_dict, user_dict = self._dictionaries
+            if main_dict:
+                jieba.set_dictionary(main_dict)
+            if user_dict:
+                jieba.load_userdict(user_dict)
+            self._cut = jieba.cut
+        self._dictionaries_loaded = True
 
 
 SEGMENTER = CachedSegmenter()
+
+
+def _segments_key(main_dict: str | None, user_dict: str | None) -> str | None:
+    """What decides a cut: jieba's version, the dictionaries' contents and this module's code."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        parts = [version("jieba").encode()]
+        for path in (main_dict, user_dict):
+            parts.append(Path(path).read_bytes() if path else b"-")
+    except (PackageNotFoundError, OSError):
+        return None
+    code = diskcache.code_fingerprint(Path(__file__).resolve().parent, ("search_index.py",))
+    if code is None:
+        return None
+    return hashlib.sha256(code + b"|".join(hashlib.sha256(p).digest() for p in parts)).hexdigest()
 
 
 def dictionary_fingerprint(search_config) -> tuple:
@@ -145,12 +202,32 @@ def dictionary_fingerprint(search_config) -> tuple:
     return tuple((path, Path(path).stat().st_mtime_ns if path and Path(path).is_file() else None) for path in paths)
 
 
+def take_over_dictionaries(search_plugin) -> None:
+    """Load jieba's dictionaries lazily instead of in Material's ``on_config``.
+
+    Material's search plugin initialises jieba whenever ``jieba_dict``/``jieba_dict_user`` is
+    set, about a second per build even when every cut is already known. Called before that
+    (higher priority), this hands the two paths to the segmenter and clears them in the plugin's
+    config, so jieba loads them only if a run must be cut. mkdocs.yml keeps the setting where
+    Material documents it."""
+    if search_plugin is None:
+        return
+    cfg = search_plugin.config
+    main_dict, user_dict = cfg.get("jieba_dict"), cfg.get("jieba_dict_user")
+    if not main_dict and not user_dict:
+        return  # already taken over (the nested zh-Hant build reuses the plugin), or none set
+    for key, path in (("jieba_dict", main_dict), ("jieba_dict_user", user_dict)):
+        if path and not Path(path).is_file():
+            return  # let Material report the missing file in its own words
+    SEGMENTER.use_dictionaries(main_dict and str(Path(main_dict)), user_dict and str(Path(user_dict)))
+    cfg["jieba_dict"] = cfg["jieba_dict_user"] = None
+
+
 def install_segmenter(search_plugin, state: BuildState) -> None:
     """Segment with the shared cache; the zh-Hant edition is segmented like its Simplified source."""
     index = getattr(search_plugin, "search_index", None)
     if index is None:
         return
-    SEGMENTER.reset_if_changed(dictionary_fingerprint(search_plugin.config))
 
     def segment(data: str) -> str:
         if state.is_hant:

@@ -15,7 +15,7 @@ prefilter rules them out. So:
   from a recipe fails for any reason, the regex is compiled the ordinary way.
 
 An invalid rules file is never memoised, so its errors are reported on every load. Where the
-memo lives and how it is written: kb.redlines.diskcache.
+memo lives and how it is written: kb.diskcache.
 """
 
 from __future__ import annotations
@@ -23,8 +23,9 @@ from __future__ import annotations
 import hashlib
 import re
 from array import array
+from pathlib import Path
 
-from . import diskcache
+from kb import diskcache
 
 try:  # CPython internals, only used to record and replay compiled regexes (see module docstring)
     import _sre
@@ -34,7 +35,7 @@ except ImportError:  # pragma: no cover — another Python: plain re.compile
     _sre = _re_compiler = _re_parser = None
 
 # Modules whose code decides what a rules file compiles to and how its prefilters are derived.
-_CODE_MODULES = ("rules.py", "prefilter.py", "compiled.py", "normalize.py", "diskcache.py")
+_CODE_MODULES = ("rules.py", "prefilter.py", "compiled.py", "normalize.py")
 _BOUND = ("search", "match", "fullmatch", "finditer", "findall", "sub", "subn", "split")
 
 
@@ -111,7 +112,7 @@ class RulesMemo:
     KIND = "rules"
 
     def __init__(self, rules_bytes: bytes):
-        code = diskcache.code_fingerprint(_CODE_MODULES)
+        code = diskcache.code_fingerprint(Path(__file__).resolve().parent, _CODE_MODULES)
         self.key = None if code is None else hashlib.sha256(code + rules_bytes).hexdigest()
 
     def load(self) -> dict | None:

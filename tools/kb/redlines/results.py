@@ -7,15 +7,18 @@ its text. Any change to the rules, the model or the code starts a fresh cache. T
 not part of the key: findings are stored without it and get the caller's path back.
 
 Used by the command line (kb.redlines.batch) and by the build checks (kb.validate); the
-storage is kb.redlines.diskcache (KB_NO_CACHE=1 turns it off).
+storage is kb.diskcache (KB_NO_CACHE=1 turns it off).
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import astuple, replace
+from pathlib import Path
 
-from . import diskcache, learned
+from kb import diskcache
+
+from . import learned
 from .engine import Finding
 from .rules import RuleSet
 
@@ -37,7 +40,7 @@ def checker_key(rs: RuleSet) -> str | None:
     (rules not read from a file, a test overriding the learned model, unreadable sources)."""
     if not rs.digest or learned.overridden():
         return None
-    code = diskcache.code_fingerprint()
+    code = diskcache.code_fingerprint(Path(__file__).resolve().parent)
     if code is None:
         return None
     try:

@@ -1,7 +1,7 @@
-"""The checker's on-disk cache: where it lives, how entries are read, written and pruned.
+"""The on-disk cache of the checker and the build: how entries are read, written and pruned.
 
-Two kinds of entries use it: the rules memo (kb.redlines.compiled.RulesMemo) and the
-findings cache (kb.redlines.results.FindingsCache). Every entry is one pickle file whose
+Entries: the red-line rules memo (kb.redlines.compiled.RulesMemo), remembered findings
+(kb.redlines.results.FindingsCache) and search segmentation (kb.search_index). Every entry is one pickle file whose
 name carries a key derived from everything that decides its content (the inputs, the
 checker's own code, the Python build), so a stale entry is never read, only left behind;
 the oldest entries of a kind beyond KEEP_PER_KIND are deleted when a new one is written.
@@ -26,18 +26,18 @@ from kb.paths import cache_enabled as enabled
 FORMAT = 1
 # Entries kept per kind: a few rules-file versions (a trainer editing rules, a branch switch).
 KEEP_PER_KIND = 6
-_PACKAGE_DIR = Path(__file__).resolve().parent
 
 
-def code_fingerprint(modules: tuple[str, ...] | None = None) -> bytes | None:
-    """Digest of the given kb.redlines modules (default: all of them) and the Python build;
-    None when the sources cannot be read (then nothing is cached)."""
+def code_fingerprint(directory: Path, modules: tuple[str, ...] | None = None) -> bytes | None:
+    """Digest of the given modules in `directory` (default: all of them), this module and the
+    Python build; None when the sources cannot be read (then nothing is cached)."""
     digest = hashlib.sha256(f"{FORMAT}|{sys.version}".encode())
     try:
-        names = modules or tuple(sorted(p.name for p in _PACKAGE_DIR.glob("*.py")))
+        digest.update(Path(__file__).read_bytes())
+        names = modules or tuple(sorted(p.name for p in directory.glob("*.py")))
         for name in names:
             digest.update(name.encode())
-            digest.update((_PACKAGE_DIR / name).read_bytes())
+            digest.update((directory / name).read_bytes())
     except OSError:
         return None
     return digest.digest()
