@@ -96,3 +96,46 @@ def test_site_page_findings_are_stable_across_repeated_checks():
     page = (REPO / "docs" / "compliance" / "redlines.md").read_text(encoding="utf-8")
     first = check_markdown(page, "docs/compliance/redlines.md")
     assert check_markdown(page, "docs/compliance/redlines.md") == first
+
+
+def _all_corpus_lines() -> list[str]:
+    return [ln.split("\t", 1)[1] for f in sorted(CORPUS.glob("*.tsv"))
+            for ln in f.read_text(encoding="utf-8").splitlines() if "\t" in ln and not ln.startswith("#")]
+
+
+def test_time_gate_keeps_every_time_expression():
+    # R03 searches for clock times only on lines with a gate hit; that must find every match.
+    from kb.redlines.engine import _TIME_GATE, _TIME_RE, _lines_with
+
+    rs = load_rules()
+    texts = _texts() + _all_corpus_lines() + ["凌晨给他打", "深更半夜去敲门", "睡觉的时候打", "晚上10:30再打\n第二行 9点"]
+    matched = 0
+    for text in texts:
+        norm = rs.normalizer(text).text
+        everywhere = [m.span() for m in _TIME_RE.finditer(norm) if m.group(0)]
+        gated = [m.span() for a, b in _lines_with(_TIME_GATE, norm) for m in _TIME_RE.finditer(norm, a, b) if m.group(0)]
+        assert gated == everywhere, text
+        matched += bool(everywhere)
+    assert matched > 50  # the check saw real time expressions
+
+
+def test_personal_data_prefilter_is_sound():
+    # A text without a prefilter hit skips the three personal-data patterns: none of them may match it.
+    rs = load_rules()
+    (rule,) = [r for r in rs.rules if r.check == "personal_data"]
+    cfg = rule.raw["personal_data"]
+    if not cfg.get("prefilter"):
+        pytest.skip("no personal-data prefilter configured")
+    gate = re.compile(cfg["prefilter"])
+    patterns = [re.compile(cfg[k]) for k in ("resident_id", "mobile", "bank_card")]
+    texts = _texts() + _all_corpus_lines() + list(rule.examples_bad) + [
+        "+86 138-1234-5678", "+86-13812345678", "13812345678", "6222 0212 3456 7890", "6222-0212-3456-7890-123",
+        "110101199003074514", "11010119900307451X", "6222021234567890123",
+    ]
+    hits = 0
+    for text in texts:
+        if gate.search(text) is None:
+            assert not any(p.search(text) for p in patterns), text
+        else:
+            hits += any(p.search(text) for p in patterns)
+    assert hits > 10

@@ -315,6 +315,11 @@ def _build_rule(item: dict, index: int, comp: _Compiler) -> Rule:
                 re.compile(pd[key])
             except re.error as exc:
                 _fail(label, f"personal_data.{key} 不是合法的正则表达式（{exc}）")
+        if pd.get("prefilter") is not None:
+            try:
+                re.compile(pd["prefilter"])
+            except (re.error, TypeError) as exc:
+                _fail(label, f"personal_data.prefilter 不是合法的正则表达式（{exc}）")
     return Rule(
         id=rid, name=str(item["name"]), severity=item["severity"], prohibits=str(item["prohibits"]).strip(),
         sources=tuple(sources), suggestion=str(item["suggestion"]).strip(),
