@@ -147,7 +147,8 @@ class BuildState:
                 directory.mkdir(parents=True, exist_ok=True)
             except OSError:
                 return  # no cache: templates compile as usual
-            env.bytecode_cache = FileSystemBytecodeCache(str(directory))
+            if os.access(directory, os.W_OK):  # Jinja would fail the build on an unwritable cache
+                env.bytecode_cache = FileSystemBytecodeCache(str(directory))
 
     def on_page_read_source(self, page) -> str | None:
         """Serve a decoded stand-in for non-UTF-8 files (reported already) instead of crashing."""
