@@ -174,3 +174,26 @@ def test_build_checks_reuse_findings_of_earlier_builds(monkeypatch, tmp_path):
     validate._REDLINE_RESULTS.clear()
     validate.check_site(make_site({"a.md": page + "新的一句。\n"}))
     assert calls == ["docs/a.md", "docs/a.md"]
+
+
+def test_template_cache_only_where_it_can_be_written(monkeypatch, tmp_path):
+    from kb import mkdocs_build
+    from kb.mkdocs_build import STATE
+
+    env = SimpleNamespace(bytecode_cache=None)
+    monkeypatch.setenv("KB_CACHE_DIR", str(tmp_path / "cache"))
+    STATE.on_env(env)
+    assert env.bytecode_cache is not None and (tmp_path / "cache" / "jinja").is_dir()
+
+    monkeypatch.setenv("KB_NO_CACHE", "1")
+    monkeypatch.setenv("KB_CACHE_DIR", str(tmp_path / "other"))
+    env = SimpleNamespace(bytecode_cache=None)
+    STATE.on_env(env)
+    assert env.bytecode_cache is None and not (tmp_path / "other").exists()
+
+    # An unwritable cache directory (read-only home, locked-down CI): build without the cache.
+    monkeypatch.delenv("KB_NO_CACHE")
+    monkeypatch.setattr(mkdocs_build.os, "access", lambda path, mode: False)
+    env = SimpleNamespace(bytecode_cache=None)
+    STATE.on_env(env)
+    assert env.bytecode_cache is None
