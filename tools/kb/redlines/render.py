@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from . import learned
 from .rules import SEVERITY_LABELS, SOURCE_STATUS, RuleSet, load_rules
 
 _DIGITS = re.compile(r"\d{11,}")
@@ -28,11 +29,13 @@ def render_rules_markdown(rules: RuleSet | None = None) -> str:
         f"- 联系时段：**{cw['start']}–{cw['end']}**（{cw['label']}）。{cw.get('note', '').strip()}",
         f"- 呼叫频次：{rs.policy['max_calls_label']}。",
         "",
-        "| 规则 | 级别 |",
-        "|---|---|",
+        "| 规则 | 级别 | 学习型检测器（报告阈值） |",
+        "|---|---|---|",
     ]
+    covered = learned.covered_rules(rs)
     for rule in rs.rules:
-        out.append(f"| [{rule.id} {_cell(rule.name)}](#{rule.id.lower()}) | {SEVERITY_LABELS[rule.severity]} |")
+        model = f"覆盖（概率 ≥ {covered[rule.id]:.2f}）" if rule.id in covered else "不覆盖（只用规则）"
+        out.append(f"| [{rule.id} {_cell(rule.name)}](#{rule.id.lower()}) | {SEVERITY_LABELS[rule.severity]} | {model} |")
     out.append("")
     for rule in rs.rules:
         out += [
