@@ -51,7 +51,7 @@ def test_prefilter_finds_exactly_the_matches_of_a_whole_text_search():
     rs = load_rules()
     scanner = scanner_for(rs)
     pieces = [(p, pid) for pats in scanner._patterns.values() for p, pid in pats]
-    pieces += [(c.trigger, pid) for ctxs in scanner._contexts.values() for c, pid in ctxs]
+    pieces += [piece for ctxs in scanner._contexts.values() for _, ctx_pieces in ctxs for piece in ctx_pieces]
     assert len(pieces) > 100
     skipped = 0
     for original in _texts():

@@ -191,8 +191,11 @@ class Scanner:
                 pats.append((pattern, len(self._prefilter)))
                 self._prefilter.add(len(self._prefilter), pattern, known.get(pattern.pattern))
             for ctx in rule.contexts:
-                ctxs.append((ctx, len(self._prefilter)))
-                self._prefilter.add(len(self._prefilter), ctx.trigger, known.get(ctx.trigger.pattern))
+                pieces = []
+                for trigger in ctx.triggers:
+                    pieces.append((trigger, len(self._prefilter)))
+                    self._prefilter.add(len(self._prefilter), trigger, known.get(trigger.pattern))
+                ctxs.append((ctx, tuple(pieces)))
             self._patterns[rule.id], self._contexts[rule.id] = tuple(pats), tuple(ctxs)
 
     # -- sentence helpers -----------------------------------------------------------------
@@ -353,8 +356,14 @@ class Scanner:
                 for s, e, s0, s1 in candidates(pattern, pid, rule.id):
                     if self._rule_admits(rule, text, s0, s1, s, e):
                         emit(rule, s, e, s0)
-            for ctx, pid in self._contexts[rule.id]:
-                for s, e, s0, s1 in candidates(ctx.trigger, pid, rule.id):
+            for ctx, pieces in self._contexts[rule.id]:
+                # Leftmost first, and at one position the earlier alternative, as one alternation would.
+                found = [(c, k) for k, (trigger, pid) in enumerate(pieces) for c in candidates(trigger, pid, rule.id)]
+                if len(pieces) > 1:
+                    found.sort(key=lambda item: (item[0][0], item[1]))
+                for (s, e, s0, s1), _ in found:
+                    if (rule.id, s0) in seen:
+                        continue
                     if ctx.scope == "clause":
                         if cdel is None:
                             cdel = [c.start() for c in rs.clause_delims.finditer(text)]

@@ -37,6 +37,9 @@ class Context:
     scope: str  # "sentence", "clause" or "line" (a whole line/paragraph: 你是他朋友吧？……他欠了……)
     # Structural match: every pattern must also occur in the same scope, in any order.
     all_of: tuple = ()
+    # The trigger's top-level alternatives, each compiled and prefiltered on its own (what the
+    # engine runs; `trigger` is the whole alternation): see _Compiler.compile_split.
+    triggers: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -293,6 +296,7 @@ def _build_rule(item: dict, index: int, comp: _Compiler) -> Rule:
             comp.compile(ctx.get("unless"), where + ".unless"),
             scope,
             tuple(comp.compile(a, f"{where}.all_of[{j}]") for j, a in enumerate(all_of)),
+            comp.compile_split(ctx["trigger"], where + ".trigger"),
         ))
     if not patterns and not contexts and check is None:
         _fail(label, "match 中既没有 patterns 也没有 context，规则不会匹配任何内容")
@@ -395,7 +399,7 @@ def _analyse_all(rules, trees: dict) -> dict:
     """The prefilter analysis of every pattern and context trigger (what the engine indexes)."""
     out = {}
     for rule in rules:
-        for pattern in (*rule.patterns, *(ctx.trigger for ctx in rule.contexts)):
+        for pattern in (*rule.patterns, *(t for ctx in rule.contexts for t in ctx.triggers)):
             if pattern.pattern not in out:
                 out[pattern.pattern] = prefilter.analyse(pattern, trees.get(pattern.pattern))
     return out
