@@ -220,3 +220,22 @@ def test_threshold_choice():
     t, precision, recall = trainer.choose_threshold(scores, gold, 0.97, 0.5)
     assert precision == 1.0 and recall == 0.5  # stops before the first false positive
     assert learned._logit(t) == pytest.approx(1.5, abs=1e-3)  # midway between 2.0 and 1.0
+
+
+def test_a_model_broken_after_a_cached_run_is_still_reported(tmp_path):
+    # The findings cache keys on the model file's bytes: a damaged model is never hidden by it.
+    import shutil
+
+    from kb.paths import DATA_DIR
+
+    model = tmp_path / "model.json.gz"
+    shutil.copy(DATA_DIR / "redlines_model.json.gz", model)
+    path = _with_learned(tmp_path, lambda c: c.update(model=str(model)))
+    page = tmp_path / "page.md"
+    page.write_text("# 标题\n\n逾期信息会按规定报送征信。\n", encoding="utf-8")
+    run = lambda: subprocess.run([sys.executable, "tools/redlines.py", "--rules", str(path), str(page)],  # noqa: E731
+                                 cwd=REPO, capture_output=True, text=True)
+    assert run().returncode == 0
+    model.write_bytes(b"not gzip")
+    out = run()
+    assert out.returncode == 2 and "不是合法的 gzip JSON" in out.stderr

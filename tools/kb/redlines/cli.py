@@ -102,7 +102,6 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         rs = load_rules(args.rules)
-        learned.active_model(rs)  # a missing or broken model file is reported like a broken rules file
     except RulesError as exc:
         print(f"redlines：{exc}", file=sys.stderr)
         return 2
@@ -132,7 +131,14 @@ def main(argv: list[str] | None = None) -> int:
             unreadable = True
             continue
         sources.append(Source(str(f), text.removeprefix("\ufeff"), f.suffix.lower() in MARKDOWN_SUFFIXES))
-    findings = [finding for per_file in check_sources(sources, rs, args.jobs, cache=not args.no_cache) for finding in per_file]
+    try:
+        # Files checked before by this exact checker (rules, model, code) come from the cache;
+        # checking any other file loads the model, and a missing or broken one ends here.
+        checked = check_sources(sources, rs, args.jobs, cache=not args.no_cache)
+    except RulesError as exc:
+        print(f"redlines：{exc}", file=sys.stderr)
+        return 2
+    findings = [finding for per_file in checked for finding in per_file]
     _print(findings, args.format, len(files))
     if unreadable:
         return 2

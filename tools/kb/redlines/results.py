@@ -43,12 +43,10 @@ def checker_key(rs: RuleSet) -> str | None:
     code = diskcache.code_fingerprint(Path(__file__).resolve().parent)
     if code is None:
         return None
-    try:
-        model = learned.active_model(rs)
-    except learned.ModelError:
-        return None
-    parts = [code, rs.digest.encode(), (model.digest if model is not None else "-").encode(),
-             _opencc_version().encode()]
+    model = learned.active_model_digest(rs)
+    if model is None:
+        return None  # unreadable: checking reports it
+    parts = [code, rs.digest.encode(), model.encode(), _opencc_version().encode()]
     return hashlib.sha256(b"|".join(parts)).hexdigest()
 
 
