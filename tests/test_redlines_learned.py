@@ -238,4 +238,4 @@ def test_a_model_broken_after_a_cached_run_is_still_reported(tmp_path):
     assert run().returncode == 0
     model.write_bytes(b"not gzip")
     out = run()
-    assert out.returncode == 2 and "不是合法的 gzip JSON" in out.stderr
+    assert out.returncode == 2 and "学习型检测器模型" in out.stderr and "python -m kb.redlines.train" in out.stderr
