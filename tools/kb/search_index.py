@@ -132,7 +132,7 @@ class CachedSegmenter:
         """Segment with jieba's dictionary (or `main_dict`) plus `user_dict`, as Material would
         have loaded them; the cuts remembered on disk for exactly these files are reused."""
         self._dictionaries = (main_dict, user_dict)
-        fingerprint = dictionary_fingerprint({"jieba_dict": main_dict, "jieba_dict_user": user_dict})
+        fingerprint = dictionary_fingerprint(main_dict, user_dict)
         if fingerprint == self._fingerprint:
             return
         self.reset_if_changed(fingerprint)
@@ -196,9 +196,8 @@ def _segments_key(main_dict: str | None, user_dict: str | None) -> str | None:
     return hashlib.sha256(code + b"|".join(hashlib.sha256(p).digest() for p in parts)).hexdigest()
 
 
-def dictionary_fingerprint(search_config) -> tuple:
-    """The jieba dictionary files the search plugin loads, with their modification times."""
-    paths = [search_config.get(key) for key in ("jieba_dict", "jieba_dict_user")]
+def dictionary_fingerprint(*paths: str | None) -> tuple:
+    """The jieba dictionary files, with their modification times."""
     return tuple((path, Path(path).stat().st_mtime_ns if path and Path(path).is_file() else None) for path in paths)
 
 

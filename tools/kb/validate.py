@@ -82,15 +82,14 @@ def _findings_cache(checker):
     """Findings of pages checked by earlier builds with the same checker (kb.redlines.results);
     None for any checker but the engine's own (tests pass fakes)."""
     from kb.redlines import RulesError, check_markdown, load_rules
-    from kb.redlines.learned import ModelError
     from kb.redlines.results import FindingsCache
 
     if checker is not check_markdown:
         return None
     try:
         return FindingsCache(load_rules())
-    except (RulesError, ModelError):
-        return None  # the checker itself reports a broken rules or model file
+    except RulesError:
+        return None  # the checker itself reports a broken rules file
 
 
 def _remembering(checker, remembered):

@@ -237,7 +237,8 @@ def using(model: Model | None):
 
 def active_model_digest(ruleset) -> str | None:
     """sha256 of the model file the rules file names, "-" when the detector is off, None when
-    unreadable: identifies the model for results caches without parsing it (0.2 s)."""
+    unreadable or inside `using(…)` (then the active model is not that file): identifies the
+    model for results caches without parsing it (0.2 s)."""
     if _OVERRIDE:
         return None
     cfg = ruleset.raw.get("learned") or {}
@@ -254,11 +255,6 @@ def active_model_digest(ruleset) -> str | None:
 def _file_digest(path: str, mtime_ns: int) -> str:
     with open(path, "rb") as fh:
         return hashlib.sha256(fh.read()).hexdigest()
-
-
-def overridden() -> bool:
-    """True inside `using(…)`: the active model is not the one the rules file names."""
-    return bool(_OVERRIDE)
 
 
 def active_model(ruleset) -> Model | None:

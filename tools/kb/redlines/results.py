@@ -38,14 +38,14 @@ def _opencc_version() -> str:
 def checker_key(rs: RuleSet) -> str | None:
     """What decides a text's findings besides the text; None when it cannot be pinned down
     (rules not read from a file, a test overriding the learned model, unreadable sources)."""
-    if not rs.digest or learned.overridden():
+    if not rs.digest:
         return None
     code = diskcache.code_fingerprint(Path(__file__).resolve().parent)
     if code is None:
         return None
     model = learned.active_model_digest(rs)
     if model is None:
-        return None  # unreadable: checking reports it
+        return None  # overridden by a test, or unreadable (checking reports it)
     parts = [code, rs.digest.encode(), model.encode(), _opencc_version().encode()]
     return hashlib.sha256(b"|".join(parts)).hexdigest()
 

@@ -152,12 +152,12 @@ class _Compiler:
         pairs = self._expand_all(patterns, where)
         if pairs is None:
             return ()
-        if self.trusted:
-            return tuple(self.lazy(alt) for _, expanded in pairs for alt in _split_top_level(expanded))
         try:
             pieces = [self.lazy(alt) for _, expanded in pairs for alt in _split_top_level(expanded)]
         except re.error:
             pieces = None
+        if self.trusted:  # validated before: nothing to check, and checking would compile
+            return tuple(pieces)
         if pieces is None or any(pc.groupindex or pc.flags & ~re.UNICODE for pc in pieces):
             # Rare shapes (a piece invalid on its own, named groups, inline flags): the whole
             # alternation decides validity and reports the error, as it always has.
