@@ -17,6 +17,7 @@ import os
 import pickle
 import sys
 import tempfile
+from functools import lru_cache
 from pathlib import Path
 
 from kb.paths import cache_dir
@@ -28,9 +29,11 @@ FORMAT = 1
 KEEP_PER_KIND = 6
 
 
+@lru_cache(maxsize=None)
 def code_fingerprint(directory: Path, modules: tuple[str, ...] | None = None) -> bytes | None:
     """Digest of the given modules in `directory` (default: all of them), this module and the
-    Python build; None when the sources cannot be read (then nothing is cached)."""
+    Python build; None when the sources cannot be read (then nothing is cached). Read once per
+    process: the code that runs is the code imported at start, whatever the files say later."""
     digest = hashlib.sha256(f"{FORMAT}|{sys.version}".encode())
     try:
         digest.update(Path(__file__).read_bytes())
