@@ -25,7 +25,7 @@ from kb.call_scripts import PAGE_LINK_SCHEME
 from kb.paths import cache_dir, cache_enabled
 from kb.problems import Problem
 from kb.site import SNIPPET_LINE, Site, build_site
-from kb.validate import check_site
+from kb.validate import check_site, preload_redline_checker
 
 log = get_plugin_logger("kb")
 _PAGE_LINK = re.compile(r'<a href="' + re.escape(PAGE_LINK_SCHEME) + r'(?P<path>[^"#]+)(?P<fragment>#[^"]*)?">(?P<label>[^<]*)</a>')
@@ -47,6 +47,7 @@ def check_in_background(site: Site) -> Future | None:
     if "fork" not in multiprocessing.get_all_start_methods():
         return None
     _SITE_TO_CHECK = site
+    preload_redline_checker()  # loaded once, here; the child inherits it
     executor = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
     try:
         future = executor.submit(_check_inherited_site)  # forks now, with the site in memory

@@ -61,6 +61,14 @@ def redline_checker():
     return check_markdown
 
 
+def preload_redline_checker() -> None:
+    """Load the red-line engine's rules and model in this process (see kb.redlines.preload)."""
+    if redline_checker() is not None:
+        from kb.redlines import preload
+
+        preload()
+
+
 # page → ((checker, rules-file version, text), problems). `mkdocs serve` rebuilds the whole
 # site after every edit; only the edited page needs the red-line engine again.
 _REDLINE_RESULTS: dict[str, tuple[tuple, tuple[Problem, ...]]] = {}
