@@ -199,3 +199,31 @@ def test_cli_second_run_reports_the_same_from_the_cache(memo_dir, tmp_path):
     assert [r.returncode for r in runs] == [1, 1]
     assert json.loads(runs[0].stdout) == json.loads(runs[1].stdout) != []
     assert list(memo_dir.glob("findings-*.pickle"))
+
+
+def test_preload_leaves_rules_and_model_loaded_for_a_forked_checker(tmp_path, monkeypatch):
+    """The build preloads before forking its checker: what the child then asks for must come
+    from this process's memory, not from parsing the rules or reading the model again."""
+    from kb.redlines import preload
+    from kb.redlines import rules as rules_module
+
+    path = _copy_rules(tmp_path)
+    preload(path)
+
+    def no_reload(*_args, **_kwargs):
+        raise AssertionError("loaded again after preload")
+
+    monkeypatch.setattr(rules_module, "parse_rules", no_reload)
+    monkeypatch.setattr(learned.gzip, "decompress", no_reload)
+    ruleset = load_rules(path)
+    assert learned.active_model(ruleset) is not None
+    assert check_text("不还钱就打断你的腿", rules=ruleset), "the preloaded rules check as usual"
+
+
+def test_preload_leaves_errors_to_the_check(tmp_path):
+    from kb.redlines import preload
+
+    broken = _copy_rules(tmp_path, "rules: [")
+    preload(broken)  # no exception: the check that follows reports the broken file
+    with pytest.raises(RulesError, match="不是合法的 YAML"):
+        load_rules(broken)
