@@ -89,10 +89,14 @@ class LazyPattern:
         return compiled
 
     def __getattr__(self, name: str):
-        # Only called for attributes not set yet: the first use compiles.
+        # Only called for attributes not set on the instance: the first use compiles; later
+        # ones (flags, groupindex …) are read from the compiled pattern, never compiling again.
         if name.startswith("__") or name in ("compiled", "_recipe", "pattern"):
             raise AttributeError(name)
-        return getattr(self._bind(from_recipe(self.pattern, self._recipe)), name)
+        compiled = self.__dict__.get("compiled")
+        if compiled is None:
+            compiled = self._bind(from_recipe(self.pattern, self._recipe))
+        return getattr(compiled, name)
 
     @property
     def is_compiled(self) -> bool:
