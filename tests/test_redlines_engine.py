@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from kb.redlines import check_text
+from kb.redlines import check_text, learned
 
 
 def rules(text: str) -> set[str]:
@@ -153,3 +153,22 @@ def test_round5_structures(text, rule):
 ])
 def test_round5_statements_stay_clean(text):
     assert not rules(text) & {"R01", "R02", "R03", "R04", "R05", "R08", "R10"}
+
+
+# Contact times (R03): minutes written in numerals count, and a bare hour is read as evening
+# only when the sentence says so (the window in redlines.yml is 08:00–21:00).
+@pytest.mark.parametrize("text, flagged", [
+    ("晚上九点四十给他打过去。", True),
+    ("晚上九点四十五分再打一遍。", True),
+    ("晚上九点零五打给他。", True),
+    ("今晚9点40再打。", True),
+    ("晚上八点四十给他打过去。", False),
+    ("下班回家以后十点给他打电话。", True),
+    ("吃完晚饭九点半再打一轮。", True),
+    ("十点给他打电话。", False),
+    ("上午十点给他打电话。", False),
+    ("晚上九点前结束外呼。", False),
+])
+def test_contact_time_minutes_and_evening_hours(text, flagged):
+    with learned.using(None):  # the time rule itself, not the learned detector
+        assert ("R03" in rules(text)) is flagged

@@ -47,11 +47,15 @@ class Hit:
 # --- time expressions for R03 ------------------------------------------------------------
 _CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _NIGHT_WORDS = "凌晨|半夜|深夜|午夜|三更半夜|大半夜|深更半夜|后半夜|夜里两三点|睡觉的时候"
+# 九点四十 / 九点零五 / 九点十五分: minutes in numerals count (not as :00).
+_CN_MINUTES = r"(?:[一二三四五]十[一二三四五六七八九]?|十[一二三四五六七八九]?|[零〇][一二三四五六七八九])分?"
+# A bare hour ("十点") is ambiguous, unless the sentence places it in the evening.
+_EVENING_CUE = re.compile(r"下班(?:回家)?(?:以后|之后|后)|晚饭(?:以后|之后|后)|吃完晚饭|睡(?:觉)?前|快睡|准备睡|躺下")
 _TIME_RE = re.compile(
     r"(?P<night>" + _NIGHT_WORDS + r")?"
     r"(?P<period>早上|早晨|清晨|一早|上午|中午|下午|傍晚|晚上|夜里|夜间|今晚|明晚|晚|夜)?"
     r"(?P<h>\d{1,2}|[零〇一二两三四五六七八九十]{1,3})"
-    r"(?:[:：](?P<m>\d{2})|(?P<unit>点|时)(?P<half>半|\d{1,2}分|[一二三]刻)?)"
+    r"(?:[:：](?P<m>\d{2})|(?P<unit>点|时)(?P<half>半|\d{2}分?|\d分|[一二三]刻|" + _CN_MINUTES + r")?)"
     r"(?P<after>以后|之后|后|过后|以前|之前|前|以外)?"
     r"|(?P<bare>" + _NIGHT_WORDS + r")"
 )
@@ -103,7 +107,17 @@ def _cn_number(s: str) -> int | None:
     return total + cur
 
 
-def _time_outside(m: re.Match, window: tuple[int, int]) -> bool:
+def _minute(half: str) -> int:
+    if half == "半":
+        return 30
+    if half.endswith("刻"):
+        return 15 * _CN_DIGITS.get(half[0], 0)
+    return _cn_number(half.rstrip("分")) or 0
+
+
+def _time_outside(m: re.Match, window: tuple[int, int], evening: bool = False) -> bool:
+    """Whether the time `m` names lies outside the contact window; `evening`: the sentence
+    places a bare hour in the evening (下班回家后十点 is 22:00)."""
     if m.group("bare"):
         return True
     start, end = window
@@ -115,8 +129,7 @@ def _time_outside(m: re.Match, window: tuple[int, int]) -> bool:
     if m.group("m"):
         minute = int(m.group("m"))
     elif m.group("half"):
-        half = m.group("half")
-        minute = 30 if half == "半" else (int(half[:-1]) if half.endswith("分") else 15 * _CN_DIGITS.get(half[0], 0))
+        minute = _minute(m.group("half"))
     if m.group("night"):
         return True
     if period in ("下午", "傍晚", "晚上", "夜里", "夜间", "今晚", "明晚", "晚", "夜"):
@@ -129,6 +142,8 @@ def _time_outside(m: re.Match, window: tuple[int, int]) -> bool:
     elif period in ("早上", "早晨", "清晨", "一早", "上午"):
         if hour == 12:
             hour = 0
+    elif evening and 1 <= hour <= 11 and not m.group("m"):
+        hour += 12
     elif not m.group("m"):
         # A bare "10点" is ambiguous; only 24-hour readings outside 8–21 are taken literally.
         if hour < 22:
@@ -403,10 +418,12 @@ class Scanner:
         cw = rs.policy["contact_window"]
         cap = rs.policy["max_calls_per_day"]
         for m in (m for a, b in _lines_with(_TIME_GATE, text) for m in _TIME_RE.finditer(text, a, b)):
-            if not m.group(0) or not _time_outside(m, window):
+            if not m.group(0):
                 continue
             s, e = m.span()
             s0, s1 = self._bounds(sdel, s, n)
+            if not _time_outside(m, window, _EVENING_CUE.search(text, s0, s1) is not None):
+                continue
             if not verbs.search(text, s0, s1):
                 continue
             if rule.unless is not None and rule.unless.search(text, s0, s1):
