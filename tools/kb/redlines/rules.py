@@ -31,15 +31,14 @@ class RulesError(ValueError):
 
 @dataclass(frozen=True)
 class Context:
-    trigger: re.Pattern
+    # The trigger's top-level alternatives, each compiled and prefiltered on its own; the engine
+    # takes their matches leftmost first, as the whole alternation would: see _Compiler.compile_split.
+    triggers: tuple
     require: re.Pattern | None
     unless: re.Pattern | None
     scope: str  # "sentence", "clause" or "line" (a whole line/paragraph: 你是他朋友吧？……他欠了……)
     # Structural match: every pattern must also occur in the same scope, in any order.
     all_of: tuple = ()
-    # The trigger's top-level alternatives, each compiled and prefiltered on its own (what the
-    # engine runs; `trigger` is the whole alternation): see _Compiler.compile_split.
-    triggers: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -291,12 +290,11 @@ def _build_rule(item: dict, index: int, comp: _Compiler) -> Rule:
         if not isinstance(all_of, list):
             _fail(where, "all_of 应为列表（每一项都须在同一子句/句中出现，顺序不限）")
         contexts.append(Context(
-            comp.compile(ctx["trigger"], where + ".trigger"),
+            comp.compile_split(ctx["trigger"], where + ".trigger"),
             comp.compile(ctx.get("require"), where + ".require"),
             comp.compile(ctx.get("unless"), where + ".unless"),
             scope,
             tuple(comp.compile(a, f"{where}.all_of[{j}]") for j, a in enumerate(all_of)),
-            comp.compile_split(ctx["trigger"], where + ".trigger"),
         ))
     if not patterns and not contexts and check is None:
         _fail(label, "match 中既没有 patterns 也没有 context，规则不会匹配任何内容")
