@@ -14,7 +14,6 @@ VOCABULARY_FILE = DATA_DIR / "vocabulary.yml"
 REDLINE_RULES_FILE = DATA_DIR / "redlines.yml"
 
 
-
 def cache_dir() -> Path:
     """Where the checker and the build keep what they can reuse between runs (never needed for
     correctness): KB_CACHE_DIR, else $XDG_CACHE_HOME/cuishou-kb, else ~/.cache/cuishou-kb."""

@@ -215,7 +215,7 @@ def take_over_dictionaries(search_plugin) -> None:
     main_dict, user_dict = cfg.get("jieba_dict"), cfg.get("jieba_dict_user")
     if not main_dict and not user_dict:
         return  # already taken over (the nested zh-Hant build reuses the plugin), or none set
-    for key, path in (("jieba_dict", main_dict), ("jieba_dict_user", user_dict)):
+    for path in (main_dict, user_dict):
         if path and not Path(path).is_file():
             return  # let Material report the missing file in its own words
     SEGMENTER.use_dictionaries(main_dict and str(Path(main_dict)), user_dict and str(Path(user_dict)))
