@@ -7,6 +7,8 @@ search engines, and the Markdown features the content relies on really render.
 from __future__ import annotations
 
 import re
+import subprocess
+from datetime import datetime, timedelta, timezone
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -336,7 +338,25 @@ def test_markdown_features_render(site_copy, monkeypatch):
     # "编辑此页" appears when CI sets KB_EDIT_URI; the copy has no git history, yet the strict build passes
     # and shows the build date as the last update.
     assert f'href="{edit_uri}tags.md"' in html
-    assert "git-revision-date-localized-plugin-date" in html
+    today = datetime.now(timezone(timedelta(hours=8)))
+    assert re.search(rf'<time class="kb-updated" datetime="{today:%Y-%m-%d}T[^"]+\+08:00"[^>]*>'
+                     rf'{today.year}年{today.month}月{today.day}日</time>', html), "无 git 历史时应显示构建日期"
+
+
+def test_last_updated_is_the_last_commit_of_each_page_in_both_editions(built_site):
+    try:
+        log = subprocess.run(["git", "log", "-1", "--format=%ct", "--", "docs/cases/workflow.md"], cwd=REPO_ROOT,
+                             capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        log = ""
+    if not log:
+        pytest.skip("这份副本没有 git 历史")
+    committed = datetime.fromtimestamp(int(log), timezone(timedelta(hours=8)))
+    expected = f'<time class="kb-updated" datetime="{committed.isoformat()}"'
+    day = f">{committed.year}年{committed.month}月{committed.day}日</time>"
+    for edition in ("", "zh-Hant/"):
+        html = built_site.html(f"{edition}cases/workflow/index.html")
+        assert expected in html and day in html, edition
 
 
 @pytest.mark.slow
