@@ -151,3 +151,28 @@ def test_redline_phrase_in_script_fails_build_via_real_engine(site_copy):
     result = site_copy.build()
     assert not result.ok
     assert re.search(r"docs/scripts/test\.md:\d+: 红线 R\d\d", result.output), result.output
+
+
+def test_broken_rules_file_is_one_clear_problem_not_a_crash(site_copy):
+    """A trainer's typo in the rules file: named with the rule and the pattern, no traceback,
+    nothing published. The 合规红线 page itself still renders from the rules' descriptions."""
+    redlines_page = ("---\ntitle: 合规红线\ntags: [合规]\nsources: [site]\n---\n\n# 合规红线\n\n"
+                     "<!-- kb:generate redline-rules -->\n")
+    make_mini_site(
+        site_copy,
+        {"index.md": INDEX_PAGE.replace("<!-- kb:generate script-index by=stage -->", "见[合规红线](compliance/redlines.md)。"),
+         "scripts/test.md": SCRIPT_PAGE, "compliance/redlines.md": redlines_page},
+        ["index.md", "scripts/test.md", "compliance/redlines.md"],
+    )
+    rules_file = site_copy.root / "tools" / "kb" / "data" / "redlines.yml"
+    text = rules_file.read_text(encoding="utf-8")
+    broken = text.replace("        - '(打死|", "        - '((打死|", 1)
+    assert broken != text
+    rules_file.write_text(broken, encoding="utf-8")
+    result = site_copy.build()
+    assert not result.ok
+    assert "Traceback" not in result.output, result.output
+    assert re.search(r"tools/kb/data/redlines\.yml: 本次构建没有做红线检查——红线规则文件无效：规则 R01 的 "
+                     r"match\.patterns\[0\]：不是合法的正则表达式", result.output), result.output
+    assert re.search(r"知识库检查发现 1 个问题", result.output), result.output
+    assert not (site_copy.site_dir / "index.html").exists()

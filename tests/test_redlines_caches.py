@@ -217,23 +217,41 @@ def test_cli_second_run_reports_the_same_from_the_cache(memo_dir, tmp_path):
     assert list(memo_dir.glob("findings-*.pickle"))
 
 
-def test_preload_leaves_rules_and_model_loaded_for_a_forked_checker(tmp_path, monkeypatch):
-    """The build preloads before forking its checker: what the child then asks for must come
-    from this process's memory, not from parsing the rules or reading the model again."""
+def test_preload_loads_the_model_but_leaves_compiling_to_the_forked_checker(memo_dir, tmp_path, monkeypatch):
+    """The build preloads before forking its checker: the model (which both processes need) is
+    read once and inherited; the regexes are compiled only by the checker, in parallel with
+    rendering, so preloading compiles nothing."""
     from kb.redlines import preload
     from kb.redlines import rules as rules_module
 
     path = _copy_rules(tmp_path)
-    preload(path)
+
+    def no_compile(*_args, **_kwargs):
+        raise AssertionError("preload compiled a regex")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(rules_module, "compile_recorded", no_compile)
+        preload(path)
 
     def no_reload(*_args, **_kwargs):
-        raise AssertionError("loaded again after preload")
+        raise AssertionError("model read again after preload")
 
-    monkeypatch.setattr(rules_module, "parse_rules", no_reload)
     monkeypatch.setattr(learned.gzip, "decompress", no_reload)
-    ruleset = load_rules(path)
+    ruleset = load_rules(path)  # the checker's own, compiled load
     assert learned.active_model(ruleset) is not None
-    assert check_text("不还钱就打断你的腿", rules=ruleset), "the preloaded rules check as usual"
+    assert check_text("不还钱就打断你的腿", rules=ruleset), "the checker's rules check as usual"
+
+
+def test_rule_descriptions_render_the_same_page_without_compiling(tmp_path, monkeypatch):
+    from kb.redlines import load_rule_descriptions, render_rules_markdown
+    from kb.redlines import rules as rules_module
+
+    path = _copy_rules(tmp_path)
+    expected = render_rules_markdown(load_rules(path))
+    monkeypatch.setattr(rules_module, "compile_recorded", lambda *_: pytest.fail("compiled a regex"))
+    described = load_rule_descriptions(path)
+    assert render_rules_markdown(described) == expected
+    assert "## R07" in expected
 
 
 def test_preload_leaves_errors_to_the_check(tmp_path):

@@ -183,10 +183,14 @@ def source_pages(site: Site, page_path: str, positional: list[str], named: dict[
 @generator("redline-rules")
 def redline_rules(site: Site, page_path: str, positional: list[str], named: dict[str, str]) -> str:
     try:
-        from kb.redlines import render_rules_markdown
+        from kb.redlines import RulesError, load_rule_descriptions, render_rules_markdown
     except ImportError as exc:
         raise GeneratorError(f"红线模块 kb.redlines 不可用：{exc}") from exc
-    return render_rules_markdown()
+    try:
+        # Descriptions only: the build's checker process compiles and validates the rules.
+        return render_rules_markdown(load_rule_descriptions())
+    except RulesError as exc:
+        raise GeneratorError(f"无法读取红线规则：{exc}") from exc
 
 
 # ---------------------------------------------------------------------------------------------

@@ -14,6 +14,14 @@ VOCABULARY_FILE = DATA_DIR / "vocabulary.yml"
 REDLINE_RULES_FILE = DATA_DIR / "redlines.yml"
 
 
+def display_path(path: Path) -> str:
+    """`path` as a trainer would type it: relative to the working directory when inside it."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
 def cache_dir() -> Path:
     """Where the checker and the build keep what they can reuse between runs (never needed for
     correctness): KB_CACHE_DIR, else $XDG_CACHE_HOME/cuishou-kb, else ~/.cache/cuishou-kb."""

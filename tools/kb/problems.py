@@ -105,6 +105,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "页面既不在导航（mkdocs.yml 的 nav）中，也没有任何页面链接到它",
         "把页面加入 mkdocs.yml 的 nav，或从相关页面链接到它；不再需要的页面请删除。",
     ),
+    "redline-rules": (
+        "本次构建没有做红线检查——{reason}",
+        "按报错修改 tools/kb/data/redlines.yml（运行 python tools/redlines.py --list-rules 会给出同一条报错），改好后重新构建。",
+    ),
     "redline": (
         "红线 {rule}：{text}",
         "改写成合规说法；若必须展示反例，把它放进 !!! redline 提示框并紧跟 !!! compliant 合规做法（见编写指南「反例怎么写」）。",

@@ -86,6 +86,21 @@ def _rules_version() -> tuple:
         return (str(REDLINE_RULES_FILE), None)  # the checker reports the unreadable rules file itself
 
 
+def _rules_problem(checker) -> Problem | None:
+    """A broken rules file, as one problem of the build (instead of a crash on every page)."""
+    from kb.redlines import RulesError, check_markdown, load_rules
+
+    if checker is not check_markdown:
+        return None
+    try:
+        load_rules()
+    except RulesError as exc:
+        from kb.paths import REDLINE_RULES_FILE, display_path
+
+        return problem(display_path(REDLINE_RULES_FILE), 0, "redline-rules", reason=exc)
+    return None
+
+
 def _findings_cache(checker):
     """Findings of pages checked by earlier builds with the same checker (kb.redlines.results);
     None for any checker but the engine's own (tests pass fakes)."""
@@ -153,11 +168,15 @@ def check_page(site: Site, page: PageSource, checker=None, rules_version: tuple 
 def check_site(site: Site, only: set[str] | None = None, redlines: bool = True) -> list[Problem]:
     """Every problem of the site; `only` limits the report to these docs-relative pages (site-wide rules still run)."""
     checker = redline_checker() if redlines else None
+    problems: list[Problem] = []
+    broken_rules = _rules_problem(checker) if checker is not None else None
+    if broken_rules is not None:
+        problems.append(broken_rules)
+        checker = None
     rules_version = _rules_version() if checker is not None else None
     remembered = _findings_cache(checker) if checker is not None else None
     if remembered is not None:
         checker = _remembering(checker, remembered)
-    problems: list[Problem] = []
     for path, page in site.pages.items():
         if only is None or path in only:
             problems += check_page(site, page, checker, rules_version)

@@ -14,10 +14,10 @@ from . import learned
 from .engine import Finding, hits_to_findings, scanner_for
 from .markdown import check_markdown_with
 from .render import render_rules_markdown
-from .rules import RuleSet, RulesError, load_rules
+from .rules import RuleSet, RulesError, load_rule_descriptions, load_rules
 
 __all__ = [
-    "Finding", "RuleSet", "RulesError", "check_markdown", "check_text", "load_rules", "preload",
+    "Finding", "RuleSet", "RulesError", "check_markdown", "check_text", "load_rule_descriptions", "load_rules", "preload",
     "render_rules_markdown",
 ]
 
@@ -42,14 +42,15 @@ def check_markdown(text: str, path: str = "<text>", rules=None) -> list[Finding]
 
 
 def preload(rules=None) -> None:
-    """Load the rules and the learned model now.
+    """Load the learned model now, and nothing that needs compiling.
 
-    A build calls this just before it forks its checker process: the build process needs the
-    rules and the model itself (it renders the 合规红线 page from them), and a forked child
-    inherits what is already loaded instead of loading it a second time (over a second when
-    nothing is cached). The matchers are left to the child: when every page's findings are
-    cached it never needs them. Errors are left to the check itself, which reports them."""
+    A build calls this just before it forks its checker process. The build process needs the
+    model (the 合规红线 page shows its thresholds) and the forked child inherits it instead of
+    reading it a second time. The rules' 1 500 regexes are left to the child, which compiles
+    them (over a second when nothing is cached) while this process renders pages; this
+    process only reads the rules as documentation (load_rule_descriptions). Errors are left
+    to the check itself, which reports them."""
     try:
-        learned.active_model(_ruleset(rules))
+        learned.active_model(rules if isinstance(rules, RuleSet) else load_rule_descriptions(rules))
     except RulesError:  # learned.ModelError included
         pass

@@ -456,34 +456,59 @@ def _yaml_load(text: str):
         return yaml.safe_load(text)
 
 
-@lru_cache(maxsize=8)
-def _load_cached(path: str, mtime_ns: int) -> RuleSet:
+def _read(path: str) -> bytes:
     try:
         with open(path, "rb") as handle:
-            data = handle.read()
+            return handle.read()
     except OSError as exc:
         raise RulesError(f"无法读取红线规则文件 {path}：{exc.strerror}") from exc
+
+
+def _parse_yaml(data: bytes, path: str):
+    try:
+        return _yaml_load(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise RulesError(f"红线规则文件 {path} 不是 UTF-8 编码") from exc
+    except yaml.YAMLError as exc:
+        raise RulesError(f"红线规则文件 {path} 不是合法的 YAML：{exc}") from exc
+
+
+@lru_cache(maxsize=8)
+def _load_cached(path: str, mtime_ns: int) -> RuleSet:
+    data = _read(path)
     memo = RulesMemo(data)
     digest = hashlib.sha256(data).hexdigest()
     known = memo.load()
     if known is not None:
         return parse_rules(known["raw"], path, prefilters=known["prefilters"], recipes=known["recipes"], digest=digest)
-    try:
-        raw = _yaml_load(data.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise RulesError(f"红线规则文件 {path} 不是 UTF-8 编码") from exc
-    except yaml.YAMLError as exc:
-        raise RulesError(f"红线规则文件 {path} 不是合法的 YAML：{exc}") from exc
+    raw = _parse_yaml(data, path)
     ruleset = parse_rules(raw, path, digest=digest)
     memo.store(raw, ruleset.prefilters, ruleset.recipes)
     return ruleset
 
 
-def load_rules(path=None) -> RuleSet:
-    """Load and compile a rules file (default: kb.paths.REDLINE_RULES_FILE); cached per file version."""
+@lru_cache(maxsize=8)
+def _describe_cached(path: str, mtime_ns: int) -> RuleSet:
+    data = _read(path)
+    return parse_rules(_parse_yaml(data, path), path, prefilters={}, recipes={}, digest=hashlib.sha256(data).hexdigest())
+
+
+def _file_version(path) -> tuple[str, int]:
     p = Path(path) if path is not None else REDLINE_RULES_FILE
     try:
-        mtime = p.stat().st_mtime_ns
+        return str(p), p.stat().st_mtime_ns
     except OSError as exc:
         raise RulesError(f"无法读取红线规则文件 {p}：{exc.strerror}") from exc
-    return _load_cached(str(p), mtime)
+
+
+def load_rules(path=None) -> RuleSet:
+    """Load and compile a rules file (default: kb.paths.REDLINE_RULES_FILE); cached per file version."""
+    return _load_cached(*_file_version(path))
+
+
+def load_rule_descriptions(path=None) -> RuleSet:
+    """The rules as documentation: names, sources, examples, policy, the model's file. Parsed
+    but not compiled (60 ms instead of over a second when nothing is cached), so an invalid
+    regex goes unnoticed here: never check text with it; load_rules validates. The build
+    renders the 合规红线 page from this while its checker process compiles the real rules."""
+    return _describe_cached(*_file_version(path))
