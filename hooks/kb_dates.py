@@ -17,7 +17,9 @@ def on_config(config):
 
 
 def on_files(files, config):
-    _dates.refresh(config.docs_dir, config.extra)  # once per pass: one `git log`, about 15 ms
+    i18n = config.plugins.get("i18n")
+    if not getattr(i18n, "building", False):  # not again for the Traditional pass of the same build
+        _dates.refresh(config.docs_dir, config.extra)  # one `git log`, about 15 ms
     return files
 
 
