@@ -2,7 +2,7 @@
 
 Public API (used by the CLI, the MkDocs build hooks and the tests):
 
-    from kb.redlines import Finding, check_markdown, check_text, load_rules, render_rules_markdown
+    from kb.redlines import Finding, check_markdown, check_text, load_rules, load_rule_descriptions, render_rules_markdown
 
 The rules live in one file, tools/kb/data/redlines.yml (kb.paths.REDLINE_RULES_FILE).
 Rules and compiled matchers are cached, so calling the checks once per page is cheap.
