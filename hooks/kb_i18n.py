@@ -15,6 +15,7 @@ log = get_plugin_logger(__name__)
 
 _state = search_index.BuildState()
 _reuse = hant.RenderReuse()
+_sections = search_index.SectionReuse()
 
 
 def _language(config) -> str:
@@ -33,11 +34,15 @@ def on_config(config):
     editions.announce_once(editions.limit_preview_editions(config.plugins.get("i18n")), log)
     _state.start_language(_language(config))
     _reuse.start_pass(_state.is_hant)
+    _sections.start_pass(_state.is_hant)
 
 
 def on_pre_build(config):
+    search = config.plugins.get("material/search") or config.plugins.get("search")
     # Segment Traditional text exactly like its Simplified source (see kb.search_index).
-    search_index.install_segmenter(config.plugins.get("material/search") or config.plugins.get("search"), _state)
+    search_index.install_segmenter(search, _state)
+    # A generated Traditional page is indexed from its Simplified page's sections, converted.
+    search_index.install_section_reuse(search, _state, _sections)
 
 
 @event_priority(-150)  # after mkdocs-static-i18n has built this language's nav
@@ -63,7 +68,11 @@ def _keep_or_restore_render(html, page, config, files):
 def _convert_page(html, page, config, files):
     _state.remember_page(page)
     if _state.is_hant:
-        html = hant.fence_body(html) if hant.is_handwritten(page) else hant.convert_page(html, page)
+        if hant.is_handwritten(page):
+            return hant.fence_body(html)
+        converted = hant.convert_page(html, page)
+        _sections.note_conversion(page, html, converted)
+        return converted
     return html
 
 

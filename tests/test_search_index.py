@@ -169,3 +169,64 @@ def test_material_no_longer_initialises_jieba_itself(tmp_path, monkeypatch):
     missing = SimpleNamespace(config={"jieba_dict": None, "jieba_dict_user": str(tmp_path / "nope.txt")})
     search_index.take_over_dictionaries(missing)
     assert missing.config["jieba_dict_user"], "a missing file is left for Material to report"
+
+
+# --- zh-Hant sections reused from the zh pass (SectionReuse) -----------------------------
+
+SECTION_HTML = """<h1 id="shou-ci">首次联系</h1>
+<p>先核实身份，再说明来电目的。头发<strong>长短</strong>不重要&amp;礼貌很重要。</p>
+<p>命令：<code>催收 --检查</code>，按键 <kbd>回车</kbd>。按键之后。</p>
+<pre><code>话术模板：您好，这里是银行委托的催收专员。</code></pre>
+<h2 id="cheng-nuo">承诺未兑现<a class="headerlink" href="#cheng-nuo">¶</a></h2>
+<ul><li>记录承诺金额</li><li>约定下次联系时间</li></ul>
+<h2 id="kong">空代码</h2>
+<p><code> </code>空代码之后<strong>的文字也要转换</strong>。</p>
+"""
+
+
+def _page(content: str, src_uri: str = "scripts/first.md"):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(file=SimpleNamespace(src_uri=src_uri), content=content, meta={})
+
+
+def _shape(sections) -> list:
+    return [(s.id, s.title, s.text) for s in sections]
+
+
+def test_reused_sections_are_exactly_what_parsing_the_converted_page_gives():
+    from kb import hant
+
+    reuse = search_index.SectionReuse()
+    reuse.start_pass(is_hant=False)
+    zh = reuse.parse(_page(SECTION_HTML), remember=True)
+    reuse.start_pass(is_hant=True)
+    converted = hant.converter().convert_html(SECTION_HTML)
+    reuse.note_conversion(_page(SECTION_HTML), SECTION_HTML, converted)
+    reused = reuse.converted(_page(converted))
+    parsed = reuse.parse(_page(converted), remember=False)
+    assert reused is not None and _shape(reused) == _shape(parsed)
+    text = "".join(reused[0].text)
+    assert "頭髮" in text and "催收 --检查" in text and "回车" in text, "prose converted, code left as it is"
+    last = "".join(reused[-1].text)
+    assert "空代碼之後" in last and "的文字也要轉換" in last, "fragments after a dropped empty code element are converted"
+    assert _shape(zh) != _shape(reused)
+
+
+def test_sections_are_parsed_again_when_the_traditional_html_is_not_the_converted_zh_html():
+    from kb import hant
+
+    convert_html = hant.converter().convert_html
+    reuse = search_index.SectionReuse()
+    reuse.start_pass(is_hant=False)
+    reuse.parse(_page(SECTION_HTML), remember=True)
+    reuse.start_pass(is_hant=True)
+    # The zh-Hant pass converted other HTML (e.g. the tags plugin lists pages per edition) …
+    other = SECTION_HTML.replace("记录承诺金额", "另一份清单")
+    reuse.note_conversion(_page(other), other, convert_html(other))
+    assert reuse.converted(_page(convert_html(other))) is None
+    # … or something changed the page after the conversion.
+    converted = convert_html(SECTION_HTML)
+    reuse.note_conversion(_page(SECTION_HTML), SECTION_HTML, converted)
+    assert reuse.converted(_page(converted + "<p>后加的</p>")) is None
+    assert reuse.converted(_page(converted)) is not None

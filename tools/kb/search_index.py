@@ -15,10 +15,12 @@ site/search/search_index.json holding both editions, which every page loads. Thi
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from backrefs import bre
@@ -220,6 +222,123 @@ def take_over_dictionaries(search_plugin) -> None:
             return  # let Material report the missing file in its own words
     SEGMENTER.use_dictionaries(main_dict and str(Path(main_dict)), user_dict and str(Path(user_dict)))
     cfg["jieba_dict"] = cfg["jieba_dict_user"] = None
+
+
+# --- sections of the zh-Hant edition --------------------------------------------------
+
+
+class SectionReuse:
+    """The zh-Hant pass takes a page's search sections from the zh pass instead of parsing its
+    HTML again (Material's parser is pure Python: a quarter of the zh-Hant pass).
+
+    Only where the zh-Hant HTML is provably the zh HTML converted: the HTML kb.hant converted
+    was the zh page's final HTML, and nothing changed the result afterwards (the tags plugin,
+    for one, builds its listing per edition). Then the sections are the zh sections with each
+    text fragment converted, exactly what parsing the converted HTML gives, since kb.hant
+    converts text node by text node and leaves code alone. Any other page is parsed as
+    Material would.
+    """
+
+    def __init__(self) -> None:
+        # src_uri → (final zh HTML, [(section, {(field, index) of fragments inside code})])
+        self._zh: dict[str, tuple] = {}
+        self._converted: dict[str, str] = {}  # src_uri → converted HTML, when its input was that zh HTML
+
+    def start_pass(self, is_hant: bool) -> None:
+        if not is_hant:
+            self._zh.clear()
+        self._converted.clear()
+
+    def note_conversion(self, page, html: str, converted: str) -> None:
+        """zh-Hant pass: kb.hant turned `html` into `converted` for this page."""
+        stored = self._zh.get(page.file.src_uri)
+        if stored is not None and stored[0] == html:
+            self._converted[page.file.src_uri] = converted
+
+    def parse(self, page, remember: bool) -> list:
+        """Material's sections of the page; remembered (zh pass) for its Traditional twin."""
+        parser = _recording_parser_class()()
+        parser.feed(page.content)
+        parser.close()
+        if remember:  # copied before Material fills in missing titles
+            self._zh[page.file.src_uri] = (page.content, [
+                (copy.deepcopy(section), parser.verbatim.get(id(section), set())) for section in parser.data
+            ])
+        return parser.data
+
+    def converted(self, page) -> list | None:
+        """zh-Hant pass: the zh sections of this page converted, or None when that would not be exact."""
+        src = page.file.src_uri
+        if src not in self._converted or self._converted[src] != page.content:
+            return None
+        convert = hant.converter().convert
+        sections = []
+        for original, verbatim in self._zh[src][1]:
+            section = copy.deepcopy(original)
+            for name in ("title", "text"):
+                fragments = getattr(section, name)
+                for i, fragment in enumerate(fragments):
+                    if (name, i) not in verbatim:
+                        fragments[i] = convert(fragment)
+            sections.append(section)
+        return sections
+
+
+@lru_cache(maxsize=None)
+def _recording_parser_class():
+    """Material's search parser, noting which fragments lie inside elements kb.hant leaves
+    unconverted (code, pre, kbd …). Built on first use: importing Material's plugin imports jieba."""
+    from material.plugins.search.plugin import Parser
+
+    class RecordingParser(Parser):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            self.verbatim: dict[int, set] = {}  # id(section) → {(field, index)}
+
+        def _lengths(self) -> tuple:
+            section = self.section
+            return (section, len(section.title), len(section.text)) if section else (None, 0, 0)
+
+        def handle_data(self, data):
+            before, title, text = self._lengths()
+            super().handle_data(data)
+            section = self.section
+            if section is None or not any(el.tag in hant.SKIP_ELEMENTS for el in self.context):
+                return
+            if section is not before:
+                title = text = 0
+            for name, length in (("title", title), ("text", text)):
+                if len(getattr(section, name)) > length:
+                    self.verbatim.setdefault(id(section), set()).add((name, length))
+
+        def handle_endtag(self, tag):
+            super().handle_endtag(tag)
+            section = self.section
+            marks = self.verbatim.get(id(section)) if section else None
+            if marks:  # fragments dropped with an empty element: their slots may be reused
+                marks.difference_update({m for m in marks if m[1] >= len(getattr(section, m[0]))})
+
+    return RecordingParser
+
+
+def install_section_reuse(search_plugin, state: BuildState, sections: SectionReuse) -> None:
+    """Index each page as Material does, but take a zh-Hant page's sections from its zh page
+    where that is exact (SectionReuse)."""
+    index = getattr(search_plugin, "search_index", None)
+    if index is None:
+        return
+
+    def add_entry_from_context(page) -> None:  # Material's SearchIndex.add_entry_from_context
+        if (page.meta.get("search") or {}).get("exclude"):
+            return
+        found = sections.converted(page) if state.is_hant else None
+        if found is None:
+            found = sections.parse(page, remember=not state.is_hant)
+        for section in found:
+            if not section.is_excluded():
+                index.create_entry_for_section(section, page.toc, page.url, page)
+
+    index.add_entry_from_context = add_entry_from_context
 
 
 def install_segmenter(search_plugin, state: BuildState) -> None:
