@@ -240,9 +240,10 @@ class SectionReuse:
     """
 
     def __init__(self) -> None:
-        # src_uri → (final zh HTML, [(section, {(field, index) of fragments inside code})])
+        # src_uri → (digest of the final zh HTML, [(section, {(field, index) of fragments inside code})]).
+        # Digests, not the HTML: a 3 000-page site would otherwise keep a few hundred MiB more.
         self._zh: dict[str, tuple] = {}
-        self._converted: dict[str, str] = {}  # src_uri → converted HTML, when its input was that zh HTML
+        self._converted: dict[str, bytes] = {}  # src_uri → digest of the converted HTML, when its input was that zh HTML
 
     def start_pass(self, is_hant: bool) -> None:
         if not is_hant:
@@ -252,8 +253,8 @@ class SectionReuse:
     def note_conversion(self, page, html: str, converted: str) -> None:
         """zh-Hant pass: kb.hant turned `html` into `converted` for this page."""
         stored = self._zh.get(page.file.src_uri)
-        if stored is not None and stored[0] == html:
-            self._converted[page.file.src_uri] = converted
+        if stored is not None and stored[0] == _digest(html):
+            self._converted[page.file.src_uri] = _digest(converted)
 
     def parse(self, page, remember: bool) -> list:
         """Material's sections of the page; remembered (zh pass) for its Traditional twin."""
@@ -261,7 +262,7 @@ class SectionReuse:
         parser.feed(page.content)
         parser.close()
         if remember:  # copied before Material fills in missing titles
-            self._zh[page.file.src_uri] = (page.content, [
+            self._zh[page.file.src_uri] = (_digest(page.content), [
                 (copy.deepcopy(section), parser.verbatim.get(id(section), set())) for section in parser.data
             ])
         return parser.data
@@ -269,7 +270,7 @@ class SectionReuse:
     def converted(self, page) -> list | None:
         """zh-Hant pass: the zh sections of this page converted, or None when that would not be exact."""
         src = page.file.src_uri
-        if src not in self._converted or self._converted[src] != page.content:
+        if src not in self._converted or self._converted[src] != _digest(page.content):
             return None
         convert = hant.converter().convert
         sections = []
@@ -282,6 +283,10 @@ class SectionReuse:
                         fragments[i] = convert(fragment)
             sections.append(section)
         return sections
+
+
+def _digest(html: str) -> bytes:
+    return hashlib.blake2b(html.encode("utf-8", "surrogatepass"), digest_size=20).digest()
 
 
 @lru_cache(maxsize=None)
