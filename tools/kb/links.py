@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from kb.paths import translated_source
+from kb.paths import shown_path, translated_source
 from kb.problems import Problem, problem, suggest
 from kb.site import INLINE_LINK, Site, blank_code
 
@@ -22,9 +22,7 @@ ABBREVIATIONS_FILE = "abbreviations.md"
 def check_snippets(site: Site) -> list[Problem]:
     """Every --8<-- include resolves, and the links inside it resolve from the including page."""
     problems: list[Problem] = []
-    root = site.docs_dir.resolve().parent
-    shown = [base.resolve().relative_to(root).as_posix() if base.resolve().is_relative_to(root) else base.as_posix()
-             for base in site.snippet_base]
+    shown = [shown_path(base, site.docs_dir.resolve().parent) for base in site.snippet_base]
     bases = "、".join(shown) or "（未配置）"
     available = sorted({p.name for base in site.snippet_base if base.is_dir() for p in base.rglob("*.md")})
     snippet_cache: dict[str, list[tuple[int, str]]] = {}
@@ -119,11 +117,7 @@ def check_glossary(site: Site) -> list[Problem]:
     glossary = site.pages.get(GLOSSARY_FILE)
     if abbreviations is None or glossary is None:
         return []
-    shown = f"{abbreviations.parent.name}/{ABBREVIATIONS_FILE}"
-    try:
-        shown = abbreviations.resolve().relative_to(site.docs_dir.resolve().parent).as_posix()
-    except ValueError:
-        pass
+    shown = shown_path(abbreviations, site.docs_dir.resolve().parent, f"{abbreviations.parent.name}/{ABBREVIATIONS_FILE}")
     terms = glossary_terms(glossary.text)
     problems: list[Problem] = []
     seen: dict[str, int] = {}

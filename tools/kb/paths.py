@@ -14,12 +14,13 @@ VOCABULARY_FILE = DATA_DIR / "vocabulary.yml"
 REDLINE_RULES_FILE = DATA_DIR / "redlines.yml"
 
 
-def display_path(path: Path) -> str:
-    """`path` as a trainer would type it: relative to the working directory when inside it."""
-    try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return str(path)
+def shown_path(path: Path, root: Path, outside: str | None = None) -> str:
+    """`path` as messages show it: relative to the project `root` (the folder of mkdocs.yml)
+    when inside it, else `outside` (default: the path as given)."""
+    resolved = path.resolve()
+    if resolved.is_relative_to(root.resolve()):
+        return resolved.relative_to(root.resolve()).as_posix()
+    return outside if outside is not None else path.as_posix()
 
 
 def cache_dir() -> Path:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from kb.call_scripts import CallScript, find_scripts, iter_fences
 from kb.frontmatter import FrontMatter, split_front_matter
-from kb.paths import translated_source
+from kb.paths import shown_path, translated_source
 from kb.problems import Problem
 
 MARKER = re.compile(r"^[ \t]*<!--[ \t]*kb:generate[ \t]+(?P<name>[^\s]+)(?P<args>.*?)[ \t]*-->[ \t]*$")
@@ -231,10 +231,7 @@ def build_site(config, doc_files=None) -> Site:
         doc_files = get_files(config).documentation_pages()
     docs_dir = Path(config["docs_dir"])
     root = Path(config["config_file_path"]).parent if config.get("config_file_path") else docs_dir.parent
-    try:
-        prefix = docs_dir.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        prefix = docs_dir.as_posix()
+    prefix = shown_path(docs_dir, root)
     pages = {}
     for file in doc_files:
         display = f"{prefix}/{file.src_uri}"

@@ -7,6 +7,7 @@ kb.redlines); this module only composes them, for the build hook and `kb-check`.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from kb import generated
 from kb.call_scripts import check_script
@@ -86,7 +87,7 @@ def _rules_version() -> tuple:
         return (str(REDLINE_RULES_FILE), None)  # the checker reports the unreadable rules file itself
 
 
-def _rules_problem(checker) -> Problem | None:
+def _rules_problem(checker, root: Path) -> Problem | None:
     """A broken rules file, as one problem of the build (instead of a crash on every page)."""
     from kb.redlines import RulesError, check_markdown, load_rules
 
@@ -95,9 +96,9 @@ def _rules_problem(checker) -> Problem | None:
     try:
         load_rules()
     except RulesError as exc:
-        from kb.paths import REDLINE_RULES_FILE, display_path
+        from kb.paths import REDLINE_RULES_FILE, shown_path
 
-        return problem(display_path(REDLINE_RULES_FILE), 0, "redline-rules", reason=exc)
+        return problem(shown_path(REDLINE_RULES_FILE, root), 0, "redline-rules", reason=exc)
     return None
 
 
@@ -169,7 +170,7 @@ def check_site(site: Site, only: set[str] | None = None, redlines: bool = True) 
     """Every problem of the site; `only` limits the report to these docs-relative pages (site-wide rules still run)."""
     checker = redline_checker() if redlines else None
     problems: list[Problem] = []
-    broken_rules = _rules_problem(checker) if checker is not None else None
+    broken_rules = _rules_problem(checker, site.docs_dir.resolve().parent) if checker is not None else None
     if broken_rules is not None:
         problems.append(broken_rules)
         checker = None
