@@ -4,22 +4,22 @@ from __future__ import annotations
 
 from mkdocs.exceptions import PluginError
 
-from kb.revision_dates import RevisionDates, RevisionDatesError, zone_from_config
+from kb.editions import in_nested_edition_build
+from kb.revision_dates import RevisionDates, RevisionDatesError
 
 _dates = RevisionDates()
 
 
 def on_config(config):
     try:
-        zone_from_config(config.extra)
+        _dates.configure(config.extra)
     except RevisionDatesError as exc:
         raise PluginError(str(exc)) from exc
 
 
 def on_files(files, config):
-    i18n = config.plugins.get("i18n")
-    if not getattr(i18n, "building", False):  # not again for the Traditional pass of the same build
-        _dates.refresh(config.docs_dir, config.extra)  # one `git log`, about 15 ms
+    if not in_nested_edition_build(config):  # the Traditional pass reuses the dates
+        _dates.refresh(config.docs_dir)  # one `git log`, about 15 ms
     return files
 
 

@@ -95,9 +95,8 @@ def on_post_template(output_content, template_name, config):
 # for all languages: split it per edition, add keywords, and shrink it.
 @event_priority(-200)
 def on_post_build(config):
-    plugin = config.plugins.get("i18n")
-    if plugin is not None and getattr(plugin, "building", False):
-        return  # nested zh-Hant build; the outer build finishes the index
+    if editions.in_nested_edition_build(config):
+        return  # the outer build finishes the index
     report = search_index.finalize(config.site_dir, _state)
     search_index.SEGMENTER.save()
     for line in report:

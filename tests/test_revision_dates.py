@@ -71,7 +71,8 @@ def test_date_is_shown_in_beijing_time_by_default():
 
 def test_uncommitted_page_shows_the_build_date(repo):
     dates = RevisionDates()
-    dates.refresh(repo, {})
+    dates.configure({})
+    dates.refresh(repo)
     assert "2026年3月5日" in dates.html_for("index.md")
     build_day = dates.html_for("draft.md")
     from datetime import datetime

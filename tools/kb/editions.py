@@ -42,6 +42,12 @@ def limit_preview_editions(i18n_plugin, environ=os.environ) -> list[str]:
     return skipped
 
 
+def in_nested_edition_build(config) -> bool:
+    """Whether mkdocs-static-i18n is building another edition inside the default one's build
+    (it does so from its on_post_build): work done once per build is already done."""
+    return bool(getattr(config.plugins.get("i18n"), "building", False))
+
+
 def announce_once(skipped: list[str], log) -> None:
     global _announced
     if skipped and not _announced:

@@ -86,8 +86,11 @@ class RevisionDates:
         self.build_time = time.time()
         self.zone, self.zone_name = zone_from_config({})
 
-    def refresh(self, docs_dir: Path | str, extra: dict) -> None:
+    def configure(self, extra: dict) -> None:
+        """Take the time zone from mkdocs.yml (extra); RevisionDatesError names a bad value."""
         self.zone, self.zone_name = zone_from_config(extra)
+
+    def refresh(self, docs_dir: Path | str) -> None:
         self.times = last_commit_times(docs_dir)
         self.build_time = time.time()
 
