@@ -10,6 +10,8 @@ same checker; anything that could change its findings (rules, model, code) is a 
 
 from __future__ import annotations
 
+import gzip
+import json
 import re
 from pathlib import Path
 
@@ -204,7 +206,6 @@ def test_findings_cache_misses_when_the_checker_changes(memo_dir, tmp_path, monk
 
 
 def test_cli_second_run_reports_the_same_from_the_cache(memo_dir, tmp_path):
-    import json
     import subprocess
     import sys
 
@@ -261,3 +262,36 @@ def test_preload_leaves_errors_to_the_check(tmp_path):
     preload(broken)  # no exception: the check that follows reports the broken file
     with pytest.raises(RulesError, match="不是合法的 YAML"):
         load_rules(broken)
+
+
+def test_the_model_memo_scores_exactly_as_the_model_file(memo_dir):
+    """The learned model's memo skips parsing its hex vectors; a memo hit, a damaged memo and
+    a changed model file must all score exactly as the file itself says."""
+    path = learned.model_path(load_rules())
+    parse = learned._load_cached.__wrapped__
+    sentences = ["你再不还钱，我们就去你单位找你领导聊聊。", "请您按合同约定的还款日还款。",
+                 "你弟弟的单位我们已经打过电话了。"]
+
+    parsed = parse(str(path), 0)
+    (memo_file,) = memo_dir.glob("model-*.pickle")
+    memoised = parse(str(path), 0)
+    for sentence in sentences:
+        assert memoised.predict(sentence) == parsed.predict(sentence)
+        assert memoised.scores(sentence) == parsed.scores(sentence)
+    assert memoised.parts() == parsed.parts()
+
+    memo_file.write_bytes(b"not a pickle")
+    assert parse(str(path), 0).parts() == parsed.parts(), "a damaged memo means a full parse"
+
+    def parsed_again(*_args, **_kwargs):
+        raise AssertionError("a memo hit parsed the model file")
+
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(learned.Model, "from_dict", parsed_again)
+        assert parse(str(path), 0).parts() == parsed.parts(), "and is memoised again"
+
+    changed = memo_dir.parent / path.name
+    data = json.loads(gzip.decompress(path.read_bytes()))
+    data["thresholds"] = {rule: 0.5 for rule in data["thresholds"]}
+    changed.write_bytes(gzip.compress(json.dumps(data).encode()))
+    assert parse(str(changed), 0).thresholds == data["thresholds"], "another file is parsed, not served"

@@ -1,7 +1,8 @@
 """The on-disk cache of the checker and the build: how entries are read, written and pruned.
 
-Entries: the red-line rules memo (kb.redlines.compiled.RulesMemo), remembered findings
-(kb.redlines.results.FindingsCache) and search segmentation (kb.search_index). Every entry is one pickle file whose
+Entries: the red-line rules memo (kb.redlines.compiled.RulesMemo), the parsed learned model
+(kb.redlines.learned), remembered findings (kb.redlines.results.FindingsCache) and search
+segmentation (kb.search_index). Every entry is one pickle file whose
 name carries a key derived from everything that decides its content (the inputs, the
 checker's own code, the Python build), so a stale entry is never read, only left behind;
 the oldest entries of a kind beyond KEEP_PER_KIND are deleted when a new one is written.
