@@ -171,6 +171,38 @@ def test_material_no_longer_initialises_jieba_itself(tmp_path, monkeypatch):
     assert missing.config["jieba_dict_user"], "a missing file is left for Material to report"
 
 
+def test_the_prefix_dictionary_memo_cuts_exactly_as_jieba(tmp_path, monkeypatch):
+    """jieba's prefix dictionary is loaded from our pickle when we have one: the same
+    dictionary, the same cuts; another dictionary file is never served from it."""
+    monkeypatch.setenv("KB_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("KB_NO_CACHE", raising=False)
+    main_dict = tmp_path / "dict.txt"
+    main_dict.write_text("失联 50 v\n修复 40 v\n失联修复 5 n\n客户 80 n\n老赖 30 n\n型 10 k\n", encoding="utf-8")
+    text = "老赖型客户失联修复"
+
+    reference = jieba.Tokenizer(str(main_dict))
+    reference.initialize()
+    first = jieba.Tokenizer(str(main_dict))
+    search_index.load_prefix_dictionary(first)  # no memo yet: jieba initialises, we remember
+    assert list((tmp_path / "cache").glob(f"{search_index.PREFIX_KIND}-*.pickle"))
+
+    def initialised_again(*_args, **_kwargs):
+        raise AssertionError("jieba built its prefix dictionary although the memo has it")
+
+    second = jieba.Tokenizer(str(main_dict))
+    monkeypatch.setattr(second, "initialize", initialised_again)
+    search_index.load_prefix_dictionary(second)
+    assert second.initialized
+    for tokenizer in (first, second):
+        assert (tokenizer.FREQ, tokenizer.total) == (reference.FREQ, reference.total)
+        assert list(tokenizer.cut(text)) == list(reference.cut(text))
+
+    main_dict.write_text("老赖型 90 n\n客户 80 n\n", encoding="utf-8")
+    other = jieba.Tokenizer(str(main_dict))
+    search_index.load_prefix_dictionary(other)
+    assert "老赖型" in other.FREQ and "失联修复" not in other.FREQ
+
+
 # --- zh-Hant sections reused from the zh pass (SectionReuse) -----------------------------
 
 SECTION_HTML = """<h1 id="shou-ci">首次联系</h1>

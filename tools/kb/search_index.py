@@ -173,10 +173,50 @@ class CachedSegmenter:
             main_dict, user_dict = self._dictionaries
             if main_dict:
                 jieba.set_dictionary(main_dict)
+            load_prefix_dictionary(jieba.dt)
             if user_dict:
                 jieba.load_userdict(user_dict)
             self._cut = jieba.cut
         self._dictionaries_loaded = True
+
+
+PREFIX_KIND = "jieba-prefix"
+
+
+def load_prefix_dictionary(tokenizer) -> None:
+    """Initialise a jieba Tokenizer from our pickle of its prefix dictionary when we have one.
+
+    jieba keeps the prefix dictionary it derives from dict.txt in a marshal file and reads it
+    back in about 1.3 s on this machine; the same dictionary pickled loads in about 0.35 s. A
+    build that meets any text not cut before (a trainer's edit) pays this once per process.
+    The memo is keyed by jieba's version and the dictionary file's bytes; without it, jieba
+    initialises as usual and the result is remembered for the next build."""
+    if tokenizer.initialized:
+        return
+    key = _prefix_key(tokenizer)
+    stored = diskcache.load(PREFIX_KIND, key)
+    if isinstance(stored, tuple) and len(stored) == 2 and isinstance(stored[0], dict):
+        with tokenizer.lock:
+            tokenizer.FREQ, tokenizer.total = stored
+            tokenizer.initialized = True
+        return
+    tokenizer.initialize()
+    diskcache.store(PREFIX_KIND, key, (tokenizer.FREQ, tokenizer.total))
+
+
+def _prefix_key(tokenizer) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        with tokenizer.get_dict_file() as handle:
+            dictionary = handle.read()
+        jieba_version = version("jieba")
+    except (PackageNotFoundError, OSError):
+        return None
+    code = diskcache.code_fingerprint(Path(__file__).resolve().parent, ("search_index.py",))
+    if code is None:
+        return None
+    return hashlib.sha256(code + jieba_version.encode() + hashlib.sha256(dictionary).digest()).hexdigest()
 
 
 SEGMENTER = CachedSegmenter()
