@@ -70,6 +70,36 @@ def test_memo_load_is_lazy_and_finds_what_a_full_load_finds(memo_dir, tmp_path):
         assert lazy.compiled.groupindex == plain.groupindex
 
 
+def test_compile_all_leaves_no_regex_for_forked_workers_to_compile(memo_dir, tmp_path):
+    """batch forks its workers after RuleSet.compile_all(): every regex the rules made, global
+    ones and context conditions included, must be compiled by then."""
+    path = _copy_rules(tmp_path)
+    _fresh_load(path)
+    memo = _fresh_load(path)
+
+    def reachable(value, seen):
+        if id(value) in seen:
+            return
+        seen.add(id(value))
+        if isinstance(value, LazyPattern):
+            yield value
+        elif isinstance(value, (list, tuple, set, frozenset)):
+            for item in value:
+                yield from reachable(item, seen)
+        elif isinstance(value, dict):
+            for item in value.values():
+                yield from reachable(item, seen)
+        elif hasattr(value, "__dataclass_fields__"):
+            for name in value.__dataclass_fields__:
+                if name not in ("raw", "recipes", "prefilters", "lazy_patterns"):
+                    yield from reachable(getattr(value, name), seen)
+
+    patterns = list(reachable(memo, set()))
+    assert len(patterns) > 1000 and not any(p.is_compiled for p in patterns)
+    memo.compile_all()
+    assert all(p.is_compiled for p in patterns)
+
+
 def test_invalid_rules_are_never_memoised(memo_dir, tmp_path):
     raw = yaml.safe_load(REDLINE_RULES_FILE.read_text(encoding="utf-8"))
     raw["rules"][6]["match"]["patterns"].append("(坐牢")

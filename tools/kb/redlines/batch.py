@@ -2,8 +2,8 @@
 
 Checking is pure Python and CPU-bound, so one process uses one core. For a whole site the
 texts are split into one batch per worker, balanced by size; workers are forked after the
-rules and the learned model are loaded, so they start with everything compiled and cost
-a few milliseconds each. Small inputs are checked in-process: below MIN_PARALLEL_CHARS,
+rules, the learned model and OpenCC are loaded and every regex is compiled, so they start
+with everything ready and cost a few milliseconds each. Small inputs are checked in-process: below MIN_PARALLEL_CHARS,
 starting workers costs more than it saves. Results come back in input order and are the
 same as checking each text in turn. Texts checked before with the same checker are not
 checked again (kb.redlines.results).
@@ -99,8 +99,11 @@ def _check_all(sources: list[Source], rs: RuleSet, jobs: int | None) -> list[lis
     if n == 1:
         return [_check(src, rs) for src in sources]
     global _WORKER_RULES
-    scanner_for(rs)  # build everything the workers need before forking
+    # Build everything the workers need before forking, once, instead of once per worker.
+    scanner_for(rs)
     learned.active_model(rs)
+    rs.compile_all()
+    rs.normalizer("繁體")  # loads OpenCC's converter
     _WORKER_RULES = rs
     try:
         with multiprocessing.get_context("fork").Pool(n) as pool:
