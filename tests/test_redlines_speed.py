@@ -47,6 +47,33 @@ def test_required_literals(pattern, expected):
     assert (set(lits) if lits is not None else None) == expected
 
 
+@pytest.mark.parametrize(("pattern", "further"), [
+    # Each top-level item's literals are required as well, unless the indexed ones imply them.
+    ("你[^，]{0,4}(不还|没还)[^，]{0,3}就", [{"你"}, {"就"}]),
+    ("(你|您)就是[^，]{0,4}(狗|猪)", [{"狗", "猪"}]),
+    ("老赖|骗子", []),
+    ("(先)?(别|不要)(说|提)[^，]?催收", [{"说", "提"}, {"别", "不要"}]),
+])
+def test_further_required_sets(pattern, further):
+    from kb.redlines.prefilter import analyse
+
+    lits, _line_bound, extra = analyse(re.compile(pattern))
+    assert lits is not None
+    assert sorted(map(set, extra), key=sorted) == sorted(further, key=sorted)
+
+
+def test_a_line_with_only_some_required_literals_is_skipped():
+    from kb.redlines.prefilter import PrefilterIndex
+
+    index = PrefilterIndex()
+    pattern = re.compile("你[^，\n]{0,4}不还[^，\n]{0,3}就")  # line-bound: searched line by line
+    index.add(0, pattern)
+    text = "你好\n他不还钱\n你要是不还就麻烦了"
+    lines, whole = index.locate(text)
+    assert lines == {0: [(8, 17)]} and not whole  # line 2 has 不还 but neither 你 nor 就
+    assert [m.group(0) for a, b in lines[0] for m in pattern.finditer(text, a, b)] == ["你要是不还就"]
+
+
 def test_prefilter_finds_exactly_the_matches_of_a_whole_text_search():
     rs = load_rules()
     scanner = scanner_for(rs)

@@ -203,26 +203,61 @@ def _line_bound(items) -> bool:
     return True
 
 
-def analyse(pattern: re.Pattern, parsed=None) -> tuple[frozenset | None, bool]:
-    """(required literals or None, line-bound?) from one parse of the pattern (`parsed`: the
-    parse tree of `pattern.pattern` when the caller already has it)."""
+def analyse(pattern: re.Pattern, parsed=None) -> tuple[frozenset | None, bool, tuple]:
+    """(required literals or None, line-bound?, further required sets) from one parse of the
+    pattern (`parsed`: the parse tree of `pattern.pattern` when the caller already has it).
+
+    The further sets come from the pattern's top-level items: every match contains one
+    literal of EACH set as well (你…不还…就 needs 你, 不还 and 就), which rules out most
+    lines where only the indexed literal occurs."""
     try:
         if parsed is None:
             parsed = _parser.parse(pattern.pattern, pattern.flags)
         flags = parsed.state.flags | pattern.flags
         line_bound = not flags & _c.SRE_FLAG_DOTALL and _line_bound(parsed.data)
         if flags & _c.SRE_FLAG_IGNORECASE:
-            return None, line_bound
+            return None, line_bound, ()
         exact, must = _seq(parsed.data)
+        best = _better(must, exact)
+        if not _useful(best):
+            return None, line_bound, ()
+        return frozenset(best), line_bound, _further(parsed.data, best)
     except Exception:  # any parser change or surprise: no prefilter, the pattern always runs
-        return None, False
-    best = _better(must, exact)
-    return (frozenset(best) if _useful(best) else None), line_bound
+        return None, False, ()
+
+
+def _further(items, best: set) -> tuple:
+    """Must-sets of the top-level items that `best` does not already imply."""
+    out = []
+    for op, av in getattr(items, "data", items):
+        e, m = _item(op, av)
+        own = _better(m, e)
+        if not _useful(own) or own == best:
+            continue
+        if all(any(c in lit for c in own) for lit in best):
+            continue  # every indexed literal contains one of these: no extra test
+        conj = frozenset(own)
+        if conj not in out:
+            out.append(conj)
+    return tuple(out)
 
 
 def required_literals(pattern: re.Pattern) -> frozenset | None:
     """Literals one of which every match of `pattern` contains, or None if unknown."""
     return analyse(pattern)[0]
+
+
+def _grams_test(literals) -> tuple[frozenset, tuple]:
+    """(one-key literals, key tuples of the longer ones): a set of literals "may occur" in a
+    text with grams G when G meets the first or contains every key of one of the second."""
+    direct, multi = set(), []
+    for lit in sorted(literals):
+        keys = _literal_keys(lit)
+        if len(keys) == 1:
+            direct.add(keys[0])
+        else:
+            multi.append(frozenset(keys))
+    return frozenset(direct), tuple(multi)
 
 
 def text_grams(text: str) -> set:
@@ -242,16 +277,19 @@ class PrefilterIndex:
     `locate(text)` tells, for each pattern id, where the pattern has to run: patterns whose
     matches stay inside one line run only on the lines that may contain one of their
     literals; the others run on the whole text when it may contain one (or always, without
-    a prefilter). Each literal is filed under its first key (character or bigram); only
-    literals whose first key occurs are checked further, so the cost follows the text.
+    a prefilter). A literal of one key (a character or a bigram) is looked up directly; a
+    longer one is filed under the one of its keys that the fewest literals share, so a
+    common key (你, 还钱) does not drag every literal that contains it into each line's check.
     """
 
     def __init__(self) -> None:
         self._always: set = set()
-        self._index: dict[str, list] = {}  # first key → [(other keys, id)]
+        self._pending: list = []  # (literal keys, id) until the index is built
+        self._index: dict[str, list] = {}  # filing key → [(other keys, id)]
         self._direct: dict[str, set] = {}  # key → ids of one-key literals (a character or a bigram)
-        self._keys: set = set()
+        self._keys: frozenset = frozenset()
         self._line_bound: set = set()
+        self._further: dict = {}  # id → its further required sets, as _grams_test pairs
         self._page_level = False
         self._count = 0
 
@@ -261,7 +299,7 @@ class PrefilterIndex:
     def add(self, pid, pattern: re.Pattern, analysis: tuple | None = None) -> None:
         """Index one pattern; `analysis` is its `analyse()` result when already known."""
         self._count += 1
-        lits, line_bound = analysis if analysis is not None else analyse(pattern)
+        lits, line_bound, further = analysis if analysis is not None else analyse(pattern)
         if lits is None:
             self._always.add(pid)
             return
@@ -269,15 +307,28 @@ class PrefilterIndex:
             self._line_bound.add(pid)
         else:
             self._page_level = True
-        for lit in sorted(lits):
-            keys = _literal_keys(lit)
+        if further:
+            self._further[pid] = tuple(_grams_test(conj) for conj in further)
+        self._pending.extend((_literal_keys(lit), pid) for lit in sorted(lits))
+
+    def _build(self) -> None:
+        """File the literals added so far (the filing key depends on all of them)."""
+        shared: dict[str, int] = {}
+        for keys, _pid in self._pending:
+            for key in set(keys):
+                shared[key] = shared.get(key, 0) + 1
+        for keys, pid in self._pending:
             if len(keys) == 1:
                 self._direct.setdefault(keys[0], set()).add(pid)
-            else:
-                self._index.setdefault(keys[0], []).append((keys[1:], pid))
-            self._keys.add(keys[0])
+                continue
+            filing = min(keys, key=shared.__getitem__)
+            self._index.setdefault(filing, []).append((frozenset(keys) - {filing}, pid))
+        self._pending = []
+        self._keys = frozenset(self._direct) | frozenset(self._index)
 
     def _found(self, grams: set) -> set:
+        if self._pending:
+            self._build()
         out = set()
         index, direct = self._index, self._direct
         for key in grams.intersection(self._keys):
@@ -287,6 +338,12 @@ class PrefilterIndex:
             for rest, pid in index.get(key, ()):
                 if pid not in out and grams.issuperset(rest):
                     out.add(pid)
+        further = self._further
+        for pid in [pid for pid in out if pid in further]:
+            for direct, multi in further[pid]:
+                if grams.isdisjoint(direct) and not any(map(grams.issuperset, multi)):
+                    out.discard(pid)
+                    break
         return out
 
     def enabled(self, grams: set) -> set:
