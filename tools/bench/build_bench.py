@@ -5,8 +5,8 @@
   pages exist, script ids made unique per copy), built with and without hooks/kb_build.py:
   wall time and peak RSS of the build process.
 - Builds with hooks run three times: with an empty cache directory (KB_CACHE_DIR; the first
-  build after a fresh clone), with only the red-line rules memo kept (every page is new
-  content: what checking new pages costs once the rules are compiled), and with the whole
+  build after a fresh clone), with only the tools' memos kept (red-line rules, learned model,
+  jieba's dictionary; every page is new content: what new pages cost once the tools are loaded), and with the whole
   cache of the previous build (a trainer's next build, or CI's next run). Copies
   get a line of their own so no two pages have the same text (a real site has no duplicates;
   identical pages would hit the findings cache within one build).
@@ -32,7 +32,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
+from kb import search_index  # noqa: E402
 from kb.editions import ALL_EDITIONS_ENV  # noqa: E402
+from kb.redlines import learned  # noqa: E402
+from kb.redlines.compiled import RulesMemo  # noqa: E402
 SITE_INPUTS = ("mkdocs.yml", "docs", "hooks", "tools")
 SKIP_DIRS = {"_includes", "_overrides", "assets"}
 HOOK_LINE = "  - hooks/kb_build.py\n"
@@ -131,10 +134,15 @@ def percent(build: tuple, baseline: tuple) -> str:
     return f"{(build[0] / baseline[0] - 1) * 100:+.1f} %"
 
 
-def keep_only_rules_memo(cache: Path) -> None:
-    """Empty a cache directory except the red-line rules memo: every page is new content again."""
+# Memos that depend on the tools alone (rules file, learned model, jieba's dictionary), not on
+# any page: a trainer's new pages find them as every build after the first does.
+TOOL_MEMO_KINDS = (RulesMemo.KIND, learned.MEMO_KIND, search_index.PREFIX_KIND)
+
+
+def keep_only_tool_memos(cache: Path) -> None:
+    """Empty a cache directory except the tools' memos: every page is new content again."""
     for entry in cache.iterdir():
-        if entry.name.startswith("rules-"):
+        if entry.name.startswith(tuple(f"{kind}-" for kind in TOOL_MEMO_KINDS)):
             continue
         shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
 
@@ -202,17 +210,17 @@ def main() -> int:
             cache = Path(tempfile.mkdtemp(prefix="cache-", dir=project))
             cold = timed_build(project, cache=cache)
             warm = timed_build(project, cache=cache)
-            keep_only_rules_memo(cache)
+            keep_only_tool_memos(cache)
             new_pages = timed_build(project, cache=cache)
             rows.append((pages, without, cold, new_pages, warm))
             print(f"{pages:>5} 页  无钩子 {without[0]:7.1f} s | 有钩子：空缓存 {cold[0]:7.1f} s（{percent(cold, without)}）、"
-                  f"只有规则备忘 {new_pages[0]:7.1f} s（{percent(new_pages, without)}，其中在钩子里 {new_pages[3]:.1f} s）、"
+                  f"只有工具备忘 {new_pages[0]:7.1f} s（{percent(new_pages, without)}，其中在钩子里 {new_pages[3]:.1f} s）、"
                   f"再次构建 {warm[0]:7.1f} s  "
                   f"(退出码 {without[2]}/{cold[2]}/{new_pages[2]}/{warm[2]})", flush=True)
     if rows:
-        print("\n“只有规则备忘”：缓存里只留红线规则的编译结果（每个规则版本只编译一次），其余（各页检查结果、分词、模板）都要重做，"
-              "相当于全部页面都是新内容。")
-        print("\n| 页面数 | 无钩子 (s) | 有钩子，空缓存 (s) | 增加 | 有钩子，只有规则备忘 (s) | 增加 | 有钩子，再次构建 (s) | 峰值内存 无/有 (MiB) |")
+        print("\n“只有工具备忘”：缓存里只留与页面无关的备忘（红线规则的编译结果、学习型模型、jieba 词典，每个版本只做一次），"
+              "其余（各页检查结果、分词、模板）都要重做，相当于全部页面都是新内容。")
+        print("\n| 页面数 | 无钩子 (s) | 有钩子，空缓存 (s) | 增加 | 有钩子，只有工具备忘 (s) | 增加 | 有钩子，再次构建 (s) | 峰值内存 无/有 (MiB) |")
         print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         for pages, without, cold, new_pages, warm in rows:
             print(f"| {pages} | {without[0]:.1f} | {cold[0]:.1f} | {percent(cold, without)} | {new_pages[0]:.1f} | "

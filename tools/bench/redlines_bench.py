@@ -6,7 +6,7 @@ Builds a synthetic corpus from the site's own pages (docs/**/*.md) at 1×, 10× 
 peak traced memory (tracemalloc). Cost should grow linearly with the corpus.
 
 Then the whole site as a trainer checks it, `python tools/redlines.py docs` in a new process:
-with an empty cache (nothing memoised), with the rules memo only (--no-cache: every page is
+with an empty cache (nothing memoised), with the rules and model memos only (--no-cache: every page is
 checked), and with the findings of unchanged pages remembered (kb.redlines.results).
 
     python tools/bench/redlines_bench.py [--scales 1 10 100]
@@ -65,7 +65,7 @@ def cli_runs(cache: str) -> None:
     script = [sys.executable, str(REPO / "tools" / "redlines.py")]
     env = dict(os.environ, KB_CACHE_DIR=cache)
     env.pop("KB_NO_CACHE", None)
-    runs = (("空缓存（首次）", [], True), ("只有规则备忘（--no-cache，逐页检查）", ["--no-cache"], False),
+    runs = (("空缓存（首次）", [], True), ("只有规则与模型备忘（--no-cache，逐页检查）", ["--no-cache"], False),
             ("记住未改动页面的结果", [], False))
     for label, extra, clear in runs:
         if clear:

@@ -190,7 +190,7 @@ class Model:
 
 # --- loading (cached per file version, like the rules) ----------------------------------------
 
-_MEMO_KIND = "model"
+MEMO_KIND = "model"
 _RETRAIN = "重新训练：python -m kb.redlines.train，需先 pip install -e .[train]"
 
 
@@ -203,7 +203,7 @@ def _load_cached(path: str, mtime_ns: int) -> Model:
         raise ModelError(f"无法读取学习型检测器模型 {path}：{exc.strerror or exc}（{_RETRAIN}）") from exc
     # Parsing ~50 000 packed vectors from hex costs ~0.3 s a process; their pickle, ~0.05 s.
     memo_key = _memo_key(raw)
-    parts = diskcache.load(_MEMO_KIND, memo_key)
+    parts = diskcache.load(MEMO_KIND, memo_key)
     if isinstance(parts, tuple):
         return Model(*parts)
     try:
@@ -214,7 +214,7 @@ def _load_cached(path: str, mtime_ns: int) -> Model:
         model = Model.from_dict(data)
     except (KeyError, TypeError, IndexError, ValueError) as exc:
         raise ModelError(f"学习型检测器模型 {path} 缺少或损坏了字段：{exc}") from exc
-    diskcache.store(_MEMO_KIND, memo_key, model.parts())
+    diskcache.store(MEMO_KIND, memo_key, model.parts())
     return model
 
 
