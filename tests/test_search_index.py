@@ -89,6 +89,10 @@ def test_each_edition_has_its_own_index(indexes):
     assert {d["location"] for d in zh["docs"]} == {d["location"] for d in hant["docs"]}
     titles = {d["location"]: d["title"] for d in hant["docs"]}
     assert titles["cases/lost-contact/"].replace(ZWSP, "") == "失聯客戶修復"
+    # Tags are shown as chips on search results: Traditional in the Traditional edition.
+    tags = {d["location"]: d.get("tags") for d in hant["docs"]}
+    assert "話術庫" in tags["scripts/broken-promise/"] and "话术库" not in tags["scripts/broken-promise/"]
+    assert "话术库" in next(d["tags"] for d in zh["docs"] if d["location"] == "scripts/broken-promise/")
 
 
 @pytest.mark.slow

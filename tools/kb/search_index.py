@@ -423,6 +423,9 @@ def split_index(data: dict, state: BuildState) -> dict[str, dict]:
         words = state.keywords.get(language, {}).get(entry["location"])
         if words:  # page entry (no '#'): the page itself is what the everyday word finds
             entry[KEYWORDS_FIELD] = list(dict.fromkeys(words))
+        if language == HANT_LANGUAGE and entry.get("tags"):
+            # Material takes tags from the (Simplified) front matter; the page shows them converted.
+            entry["tags"] = [hant.converter().convert(tag) for tag in entry["tags"]]
         editions[language]["docs"].append(entry)
     return {language: index for language, index in editions.items() if index["docs"]}
 
