@@ -2,9 +2,10 @@
 
 For a compiled pattern, `required_literals` returns a set of literal strings such that
 every match of the pattern contains at least one of them (or None when no such set is
-known, e.g. for a pattern that can match anything). The engine runs a pattern over a
-text only when the text may contain one of its literals, so results are unchanged: a
-pattern is skipped only when it cannot match at all.
+known, e.g. for a pattern that can match anything). `analyse` adds the literal sets of the
+pattern's top-level items, each of which every match also needs. The engine runs a pattern
+over a text only when the text may contain a literal of every such set, so results are
+unchanged: a pattern is skipped only when it cannot match at all.
 
 Presence is tested against the set of characters and of character pairs (bigrams) in
 the text: a literal "may occur" when every one of its bigrams occurs. This over-
@@ -248,8 +249,8 @@ def required_literals(pattern: re.Pattern) -> frozenset | None:
 
 
 def _grams_test(literals) -> tuple[frozenset, tuple]:
-    """(one-key literals, key tuples of the longer ones): a set of literals "may occur" in a
-    text with grams G when G meets the first or contains every key of one of the second."""
+    """(one-key literals, the key sets of the longer ones): one of the literals "may occur" in
+    a text with grams G when G meets the first or contains one of the second entirely."""
     direct, multi = set(), []
     for lit in sorted(literals):
         keys = _literal_keys(lit)
