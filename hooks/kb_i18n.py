@@ -37,6 +37,13 @@ def on_config(config):
     _sections.start_pass(_state.is_hant)
 
 
+def on_files(files, config):
+    # The first pass of a one-off build (not serve: no fork beside its live-reload threads).
+    if not _state.is_hant and editions.current_command() != "serve":
+        search_index.SEGMENTER.prefetch(search_index.site_sources(config))
+    return files
+
+
 def on_pre_build(config):
     search = config.plugins.get("material/search") or config.plugins.get("search")
     # Segment Traditional text exactly like its Simplified source (see kb.search_index).
@@ -91,13 +98,21 @@ def on_post_template(output_content, template_name, config):
     return search_index.place_error_page(template_name, output_content, config.site_dir, _state)
 
 
+@event_priority(50)  # before Material's search plugin (0) writes this pass's index
+def _segment_deferred(config):
+    search_index.segment_deferred()
+
+
 # After mkdocs-static-i18n (priority -100), which builds zh-Hant and then writes ONE index
 # for all languages: split it per edition, add keywords, and shrink it.
 @event_priority(-200)
-def on_post_build(config):
+def _finish_index(config):
     if editions.in_nested_edition_build(config):
         return  # the outer build finishes the index
     report = search_index.finalize(config.site_dir, _state)
     search_index.SEGMENTER.save()
     for line in report:
         log.info(line)
+
+
+on_post_build = CombinedEvent(_segment_deferred, _finish_index)

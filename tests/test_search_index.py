@@ -111,6 +111,25 @@ def test_index_is_segmented_with_zero_width_spaces(indexes):
 
 
 @pytest.mark.slow
+def test_every_index_entry_is_cut_exactly_as_material_would(indexes, tmp_path, monkeypatch):
+    """However the build cut it (prefetched in a worker, deferred, remembered from an earlier
+    build or cut inline), each entry is what Material's segmenter makes of its text."""
+    from kb.paths import DATA_DIR
+
+    monkeypatch.setenv("KB_NO_CACHE", "1")
+    tokenizer = jieba.Tokenizer()  # its own dictionaries, whatever other tests loaded into jieba's
+    tokenizer.load_userdict(str(DATA_DIR / "jieba_user_dict.txt"))
+    fresh = search_index.CachedSegmenter(tokenizer.cut)
+    for edition in ("zh", "zh-Hant"):
+        for entry in json.loads(indexes[edition])["docs"]:
+            for field_name in ("title", "text"):
+                cut = entry[field_name]
+                raw = cut.replace(ZWSP, "")
+                again = search_index.segment_via_simplified(raw, fresh.segment) if edition == "zh-Hant" else fresh.segment(raw)
+                assert again == cut, (edition, entry["location"], field_name)
+
+
+@pytest.mark.slow
 def test_keywords_are_indexed_on_the_page_entry(indexes):
     zh, hant = (json.loads(indexes[k]) for k in ("zh", "zh-Hant"))
     assert zh["config"]["fields"]["keywords"]["boost"] > zh["config"]["fields"]["title"]["boost"]
@@ -156,6 +175,58 @@ def test_cuts_are_kept_for_the_next_build_and_jieba_is_not_loaded_for_known_runs
     third.use_dictionaries(None, str(user_dict))
     third.segment(text)
     assert cuts, "another dictionary: nothing is reused"
+
+
+def test_prefetched_runs_are_cut_by_the_worker_and_unforeseen_ones_here(tmp_path, monkeypatch):
+    monkeypatch.setenv("KB_CACHE_DIR", str(tmp_path / "cache"))
+    user_dict = tmp_path / "user.txt"
+    user_dict.write_text("失联修复 10 n\n", encoding="utf-8")
+    reference = search_index.CachedSegmenter()
+    reference.use_dictionaries(None, str(user_dict))
+    source = "失联修复要先核实身份。\n\n老赖型客户的**常见**说法"
+    page_text = "<p>失联修复要先核实身份。</p><p>老赖型客户的常见说法</p>"  # ** joins a run
+    expected = reference.segment(page_text)
+
+    segmenter = search_index.CachedSegmenter()
+    segmenter.use_dictionaries(None, str(user_dict))
+    segmenter.prefetch([source])
+    assert segmenter._prefetched is not None, "a fork-capable system prefetches"
+    loaded = []
+    original_load = segmenter._load_jieba
+    monkeypatch.setattr(segmenter, "_load_jieba", lambda: loaded.append(True) or original_load())
+    assert segmenter.segment("<p>失联修复要先核实身份。</p>") == reference.segment("<p>失联修复要先核实身份。</p>")
+    assert not loaded, "runs the worker cut are not cut again in the build process"
+    assert segmenter.segment(page_text) == expected
+    assert loaded, "a run the sources did not foresee (老赖型客户的常见说法) is cut here"
+
+
+def test_index_entries_wait_for_a_running_prefetch_and_come_out_the_same(tmp_path, monkeypatch):
+    from concurrent.futures import Future
+    from types import SimpleNamespace
+
+    from material.plugins.search.plugin import SearchIndex
+
+    monkeypatch.setenv("KB_CACHE_DIR", str(tmp_path / "cache"))
+    reference = search_index.CachedSegmenter()
+    segmenter = search_index.CachedSegmenter()
+    running = Future()
+    segmenter._prefetched = running
+    monkeypatch.setattr(search_index, "SEGMENTER", segmenter)
+    plugin = SimpleNamespace(search_index=SearchIndex())
+    search_index.install_segmenter(plugin, search_index.BuildState())
+    page = SimpleNamespace(meta={}, title="失联客户修复")
+    section = SimpleNamespace(id="", title=["失联客户修复"], text=["老赖型客户要先核实身份。"])
+    plugin.search_index.create_entry_for_section(section, [], "cases/lost-contact/", page)
+    (entry,) = plugin.search_index.entries
+    assert (entry["title"], entry["text"]) == ("失联客户修复", "老赖型客户要先核实身份。"), "left for later"
+
+    running.set_result({})  # the worker finished (having foreseen nothing)
+    search_index.segment_deferred()
+    assert entry["title"] == reference.segment("失联客户修复")
+    assert entry["text"] == reference.segment("老赖型客户要先核实身份。")
+    later = SimpleNamespace(id="", title=["协商分期"], text=["协商分期方案。"])
+    plugin.search_index.create_entry_for_section(later, [], "scripts/", page)
+    assert plugin.search_index.entries[-1]["text"] == reference.segment("协商分期方案。"), "no prefetch: cut at once"
 
 
 def test_material_no_longer_initialises_jieba_itself(tmp_path, monkeypatch):

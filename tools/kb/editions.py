@@ -24,6 +24,11 @@ def remember_command(command: str) -> None:
     _command = command
 
 
+def current_command() -> str:
+    """The mkdocs command being run ("build", "serve", "gh-deploy"; "build" until on_startup says)."""
+    return _command
+
+
 def wants_all_editions(environ=os.environ) -> bool:
     return _command != "serve" or environ.get(ALL_EDITIONS_ENV, "").strip() not in ("", "0")
 

@@ -18,7 +18,10 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import multiprocessing
+import os
 import re
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -123,6 +126,7 @@ class CachedSegmenter:
         self._dictionaries_loaded = False
         self._key: str | None = None
         self._dirty = False
+        self._prefetched: Future | None = None
 
     def reset_if_changed(self, fingerprint: tuple) -> None:
         if fingerprint != self._fingerprint:
@@ -145,7 +149,10 @@ class CachedSegmenter:
         self._dirty = False
 
     def save(self) -> None:
-        """Keep this build's cuts for the next one."""
+        """Keep this build's cuts for the next one (a finished prefetch's too, all of them:
+        runs the index did not need this time are not prefetched again next time)."""
+        if self._prefetched is not None and self._prefetched.done():
+            self._take_prefetched()
         if self._dirty and self._key is not None:
             diskcache.store(self.KIND, self._key, self._cache)
             self._dirty = False
@@ -157,14 +164,56 @@ class CachedSegmenter:
     def _segment_run(self, match) -> str:
         run = match.group(0)
         cut = self._cache.get(run)
+        if cut is None and self._prefetched is not None:
+            self._take_prefetched()
+            cut = self._cache.get(run)
         if cut is None:
             if not self._dictionaries_loaded:
                 self._load_jieba()
             if len(self._cache) >= self.MAX_ENTRIES:
                 self._cache.clear()
-            cut = self._cache[run] = ZWSP + ZWSP.join(self._cut(run)) + ZWSP
+            cut = self._cache[run] = self._cut_run(run)
             self._dirty = True
         return cut
+
+    def _cut_run(self, run: str) -> str:
+        return ZWSP + ZWSP.join(self._cut(run)) + ZWSP
+
+    def prefetch(self, texts) -> None:
+        """Cut, in a forked process, the Han runs of `texts` that were never cut before.
+
+        Called as a one-off build starts, with the site's sources: most runs of a page's search
+        text are runs of its Markdown. The worker runs at the lowest priority, so it takes the
+        second core only once the red-line checker leaves it, and never slows rendering; while
+        it works, new index entries are left unsegmented (install_segmenter) and cut just
+        before the index is written, mostly from its result. Runs it did not foresee are cut
+        here as before. Only where fork exists."""
+        if self._given_cut is not None or self._prefetched is not None:
+            return
+        runs = {m.group(0) for text in texts for m in _HAN_RUN.finditer(text)}
+        runs.difference_update(self._cache)
+        if not runs or "fork" not in multiprocessing.get_all_start_methods():
+            return
+        executor = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+        try:
+            self._prefetched = executor.submit(_cut_in_child, self._dictionaries, sorted(runs))
+        finally:
+            executor.shutdown(wait=False)  # the worker exits after this one task
+
+    def prefetch_pending(self) -> bool:
+        """A prefetch is still cutting (its result, when ready, is taken on the next miss)."""
+        return self._prefetched is not None and not self._prefetched.done()
+
+    def _take_prefetched(self) -> None:
+        future, self._prefetched = self._prefetched, None
+        try:
+            cuts = future.result()
+        except Exception:  # noqa: BLE001 — the worker died: cut here instead, as without it
+            return
+        if len(self._cache) + len(cuts) > self.MAX_ENTRIES:
+            self._cache.clear()
+        self._cache.update(cuts)
+        self._dirty = True
 
     def _load_jieba(self) -> None:
         if self._given_cut is None:
@@ -220,6 +269,39 @@ def _prefix_key(tokenizer) -> str | None:
 
 
 SEGMENTER = CachedSegmenter()
+# The prefetch worker's priority: the lowest, so that rendering and the red-line checker (both
+# needed sooner) keep their cores and the prefetch uses what they leave.
+PREFETCH_NICENESS = 19
+
+
+def _cut_in_child(dictionaries: tuple, runs: list[str]) -> dict[str, str]:
+    """The prefetch worker: load jieba as the build would, cut every run."""
+    try:
+        os.nice(PREFETCH_NICENESS)
+    except (AttributeError, OSError):
+        pass
+    segmenter = CachedSegmenter()
+    segmenter._dictionaries = dictionaries
+    segmenter._load_jieba()
+    return {run: segmenter._cut_run(run) for run in runs}
+
+
+def site_sources(config) -> list[str]:
+    """The texts a build's search text mostly comes from: the docs tree's Markdown and YAML,
+    the red-line rules and the vocabulary (the hooks render pages from them) and mkdocs.yml
+    (nav titles). Runs they do not foresee (a sentence split by **bold** in the source) are
+    cut when met."""
+    from kb.paths import REDLINE_RULES_FILE, VOCABULARY_FILE
+
+    paths = [p for p in Path(config["docs_dir"]).rglob("*") if p.suffix in (".md", ".yml", ".yaml")]
+    paths += [REDLINE_RULES_FILE, VOCABULARY_FILE, Path(config["config_file_path"])]
+    texts = []
+    for path in paths:
+        try:
+            texts.append(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError):
+            continue  # the build reports unreadable pages itself
+    return texts
 
 
 def _segments_key(main_dict: str | None, user_dict: str | None) -> str | None:
@@ -387,17 +469,49 @@ def install_section_reuse(search_plugin, state: BuildState, sections: SectionReu
 
 
 def install_segmenter(search_plugin, state: BuildState) -> None:
-    """Segment with the shared cache; the zh-Hant edition is segmented like its Simplified source."""
+    """Segment with the shared cache; the zh-Hant edition is segmented like its Simplified source.
+
+    While a prefetch (CachedSegmenter.prefetch) is still cutting, a new index entry is left
+    unsegmented and remembered; segment_deferred cuts it before Material writes the index."""
     index = getattr(search_plugin, "search_index", None)
     if index is None:
         return
+    deferring = False
 
     def segment(data: str) -> str:
-        if state.is_hant:
-            return segment_via_simplified(data, SEGMENTER.segment)
-        return SEGMENTER.segment(data)
+        return data if deferring else segment_for_edition(data, state.is_hant)
+
+    create_entry = index.create_entry_for_section
+
+    def create_entry_for_section(section, toc, url, page) -> None:
+        nonlocal deferring
+        deferring = SEGMENTER.prefetch_pending()
+        before = len(index.entries)
+        try:
+            create_entry(section, toc, url, page)
+        finally:
+            if deferring:
+                _DEFERRED.extend((entry, state.is_hant) for entry in index.entries[before:])
+            deferring = False
 
     index._segment_chinese = segment
+    index.create_entry_for_section = create_entry_for_section
+
+
+def segment_for_edition(data: str, is_hant: bool) -> str:
+    return segment_via_simplified(data, SEGMENTER.segment) if is_hant else SEGMENTER.segment(data)
+
+
+# Index entries left unsegmented while the prefetch ran: (entry, is it zh-Hant?).
+_DEFERRED: list[tuple[dict, bool]] = []
+
+
+def segment_deferred() -> None:
+    """Segment the entries install_segmenter deferred (before Material writes the index)."""
+    for entry, is_hant in _DEFERRED:
+        entry["title"] = segment_for_edition(entry["title"], is_hant)
+        entry["text"] = segment_for_edition(entry["text"], is_hant)
+    _DEFERRED.clear()
 
 
 # --- index post-processing --------------------------------------------------------
