@@ -199,6 +199,7 @@ class Scanner:
         self._prefilter = PrefilterIndex()
         self._patterns: dict[str, tuple] = {}
         self._contexts: dict[str, tuple] = {}
+        self._pids: dict[str, frozenset] = {}  # every prefilter id of a rule's patterns and triggers
         known = ruleset.prefilters
         for rule in ruleset.rules:
             pats, ctxs = [], []
@@ -212,6 +213,7 @@ class Scanner:
                     self._prefilter.add(len(self._prefilter), trigger, known.get(trigger.pattern))
                 ctxs.append((ctx, tuple(pieces)))
             self._patterns[rule.id], self._contexts[rule.id] = tuple(pats), tuple(ctxs)
+            self._pids[rule.id] = frozenset(pid for _, pid in pats) | {pid for _, pieces in ctxs for _, pid in pieces}
 
     # -- sentence helpers -----------------------------------------------------------------
     def _bounds(self, delims: list[int], pos: int, length: int) -> tuple[int, int]:
@@ -366,14 +368,22 @@ class Scanner:
                 if (rule_id, s0) not in seen:
                     yield s, e, s0, s1
 
+        active = whole.union(line_spans)  # the patterns that may match somewhere in this text
         for rule in rs.rules:
-            for pattern, pid in self._patterns[rule.id]:
+            if active.isdisjoint(self._pids[rule.id]):
+                patterns, contexts = (), ()
+            else:
+                patterns, contexts = self._patterns[rule.id], self._contexts[rule.id]
+            for pattern, pid in patterns:
+                if pid not in active:
+                    continue
                 for s, e, s0, s1 in candidates(pattern, pid, rule.id):
                     if self._rule_admits(rule, text, s0, s1, s, e):
                         emit(rule, s, e, s0)
-            for ctx, pieces in self._contexts[rule.id]:
+            for ctx, pieces in contexts:
                 # Leftmost first, and at one position the earlier alternative, as one alternation would.
-                found = [(c, k) for k, (trigger, pid) in enumerate(pieces) for c in candidates(trigger, pid, rule.id)]
+                found = [(c, k) for k, (trigger, pid) in enumerate(pieces) if pid in active
+                         for c in candidates(trigger, pid, rule.id)]
                 if len(pieces) > 1:
                     found.sort(key=lambda item: (item[0][0], item[1]))
                 for (s, e, s0, s1), _ in found:
