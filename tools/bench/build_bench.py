@@ -14,7 +14,7 @@
   `mkdocs serve` after one page is edited, for the default preview (Simplified edition
   only) and with KB_PREVIEW_ALL_EDITIONS=1 (both editions).
 
-Usage: python tools/bench/build_bench.py [--sizes 200 1000 3000] [--skip-real]
+Usage: python tools/bench/build_bench.py [--sizes 200 1000 3000] [--skip-real] [--repeat N]
 """
 
 from __future__ import annotations
@@ -130,10 +130,6 @@ def timed_build(project: Path, *extra: str, cache: Path | None = None) -> tuple[
     return elapsed, int(peak.group(1)) // 1024 if peak else -1, done.returncode, hooks
 
 
-def percent(build: tuple, baseline: tuple) -> str:
-    return f"{(build[0] / baseline[0] - 1) * 100:+.1f} %"
-
-
 # Memos that depend on the tools alone (rules file, learned model, jieba's dictionary), not on
 # any page: a trainer's new pages find them as every build after the first does.
 TOOL_MEMO_KINDS = (RulesMemo.KIND, learned.MEMO_KIND, search_index.PREFIX_KIND)
@@ -194,50 +190,90 @@ def _wait_for(process: subprocess.Popen, text: str, since: float, timeout: float
     raise TimeoutError(text)
 
 
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def spread(values: list[float]) -> str:
+    """"8.4 s" for one run; "8.4 s（7.9–9.6）" — the median and the range — for several."""
+    if len(values) == 1:
+        return f"{values[0]:.1f} s"
+    return f"{median(values):.1f} s（{min(values):.1f}–{max(values):.1f}）"
+
+
+def synthetic_runs(project: Path, repeat: int) -> dict[str, list[tuple]]:
+    """Each mode's builds, the modes taking turns so that the machine's drift hits them alike."""
+    runs: dict[str, list[tuple]] = {"without": [], "cold": [], "new_pages": [], "warm": []}
+    for _ in range(repeat):
+        set_hooks(project, False)
+        runs["without"].append(timed_build(project))
+        set_hooks(project, True)
+        cache = Path(tempfile.mkdtemp(prefix="cache-", dir=project))
+        runs["cold"].append(timed_build(project, cache=cache))
+        runs["warm"].append(timed_build(project, cache=cache))
+        keep_only_tool_memos(cache)
+        runs["new_pages"].append(timed_build(project, cache=cache))
+        shutil.rmtree(cache)
+    return runs
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="*", default=[200, 1000, 3000])
     parser.add_argument("--skip-real", action="store_true")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="run every measurement this many times, in turns, and print the median and range "
+                             "(a shared VM drifts by 20 %% between runs)")
     args = parser.parse_args()
+    repeat = max(1, args.repeat)
     rows = []
     for size in args.sizes:
         with tempfile.TemporaryDirectory(prefix=f"kb-bench-{size}-") as tmp:
             project = Path(tmp)
             pages = make_synthetic(project, size)
-            set_hooks(project, False)
-            without = timed_build(project)
-            set_hooks(project, True)
-            cache = Path(tempfile.mkdtemp(prefix="cache-", dir=project))
-            cold = timed_build(project, cache=cache)
-            warm = timed_build(project, cache=cache)
-            keep_only_tool_memos(cache)
-            new_pages = timed_build(project, cache=cache)
-            rows.append((pages, without, cold, new_pages, warm))
-            print(f"{pages:>5} 页  无钩子 {without[0]:7.1f} s | 有钩子：空缓存 {cold[0]:7.1f} s（{percent(cold, without)}）、"
-                  f"只有工具备忘 {new_pages[0]:7.1f} s（{percent(new_pages, without)}，其中在钩子里 {new_pages[3]:.1f} s）、"
-                  f"再次构建 {warm[0]:7.1f} s  "
-                  f"(退出码 {without[2]}/{cold[2]}/{new_pages[2]}/{warm[2]})", flush=True)
+            runs = synthetic_runs(project, repeat)
+            seconds = {mode: [r[0] for r in built] for mode, built in runs.items()}
+            base = median(seconds["without"])
+            share = {mode: f"{(median(values) / base - 1) * 100:+.1f} %" for mode, values in seconds.items()}
+            statuses = "/".join(str(r[2]) for mode in ("without", "cold", "new_pages", "warm") for r in runs[mode])
+            peaks = (max(r[1] for r in runs["without"]), max(r[1] for r in runs["cold"]))
+            rows.append((pages, seconds, share, peaks))
+            print(f"{pages:>5} 页  无钩子 {spread(seconds['without'])} | 有钩子：空缓存 {spread(seconds['cold'])}"
+                  f"（{share['cold']}）、只有工具备忘 {spread(seconds['new_pages'])}（{share['new_pages']}，"
+                  f"其中在钩子里 {median([r[3] for r in runs['new_pages']]):.1f} s）、再次构建 {spread(seconds['warm'])}"
+                  f"（{share['warm']}）  (退出码 {statuses})", flush=True)
     if rows:
         print("\n“只有工具备忘”：缓存里只留与页面无关的备忘（红线规则的编译结果、学习型模型、jieba 词典，每个版本只做一次），"
               "其余（各页检查结果、分词、模板）都要重做，相当于全部页面都是新内容。")
-        print("\n| 页面数 | 无钩子 (s) | 有钩子，空缓存 (s) | 增加 | 有钩子，只有工具备忘 (s) | 增加 | 有钩子，再次构建 (s) | 峰值内存 无/有 (MiB) |")
-        print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-        for pages, without, cold, new_pages, warm in rows:
-            print(f"| {pages} | {without[0]:.1f} | {cold[0]:.1f} | {percent(cold, without)} | {new_pages[0]:.1f} | "
-                  f"{percent(new_pages, without)} | {warm[0]:.1f} | {without[1]} / {cold[1]} |")
+        if repeat > 1:
+            print(f"每项运行 {repeat} 次（各模式轮流），表中是中位数，括号里是最小–最大；“增加”按中位数计算。")
+        print("\n| 页面数 | 无钩子 (s) | 有钩子，空缓存 (s) | 增加 | 有钩子，只有工具备忘 (s) | 增加 | 有钩子，再次构建 (s) | 增加 | 峰值内存 无/有 (MiB) |")
+        print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for pages, seconds, share, peaks in rows:
+            print(f"| {pages} | {spread(seconds['without'])} | {spread(seconds['cold'])} | {share['cold']} | "
+                  f"{spread(seconds['new_pages'])} | {share['new_pages']} | {spread(seconds['warm'])} | {share['warm']} | "
+                  f"{peaks[0]} / {peaks[1]} |")
     if not args.skip_real:
         with tempfile.TemporaryDirectory(prefix="kb-bench-real-") as tmp:
             project = Path(tmp)
             copy_project(project)
-            cache = Path(tempfile.mkdtemp(prefix="cache-", dir=project))
-            seconds, peak, status, _ = timed_build(project, "--strict", cache=cache)
-            print(f"\n真实站点 mkdocs build --strict（简体 + 繁体）：首次（空缓存）{seconds:.1f} s，峰值 {peak} MiB，退出码 {status}")
-            seconds, peak, status, _ = timed_build(project, "--strict", cache=cache)
-            print(f"真实站点 mkdocs build --strict（简体 + 繁体）：再次构建 {seconds:.1f} s，峰值 {peak} MiB，退出码 {status}")
-            initial, rebuild = serve_rebuild(project)
-            print(f"mkdocs serve（默认预览，只生成简体版）：首次构建 {initial:.1f} s；编辑一页后重建 {rebuild:.1f} s")
-            initial, rebuild = serve_rebuild(project, all_editions=True)
-            print(f"mkdocs serve（{ALL_EDITIONS_ENV}=1，两个版本）：首次构建 {initial:.1f} s；编辑一页后重建 {rebuild:.1f} s")
+            cold, warm, statuses, peak = [], [], [], 0
+            for _ in range(repeat):
+                cache = Path(tempfile.mkdtemp(prefix="cache-", dir=project))
+                for into in (cold, warm):
+                    seconds, used, status, _ = timed_build(project, "--strict", cache=cache)
+                    into.append(seconds)
+                    statuses.append(status)
+                    peak = max(peak, used)
+                shutil.rmtree(cache)
+            print(f"\n真实站点 mkdocs build --strict（简体 + 繁体）：首次（空缓存）{spread(cold)}，"
+                  f"再次构建 {spread(warm)}，峰值 {peak} MiB，退出码 {'/'.join(map(str, statuses))}")
+            for all_editions, label in ((False, "默认预览，只生成简体版"), (True, f"{ALL_EDITIONS_ENV}=1，两个版本")):
+                measured = [serve_rebuild(project, all_editions=all_editions) for _ in range(repeat)]
+                print(f"mkdocs serve（{label}）：首次构建 {spread([m[0] for m in measured])}；"
+                      f"编辑一页后重建 {spread([m[1] for m in measured])}")
     return 0
 
 
