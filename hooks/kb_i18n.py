@@ -39,7 +39,7 @@ def on_config(config):
 
 def on_files(files, config):
     # The first pass of a one-off build (not serve: no fork beside its live-reload threads).
-    if not _state.is_hant and editions.current_command() != "serve":
+    if not _state.is_hant and editions.current_command() != "serve" and search_index.SEGMENTER.would_prefetch():
         search_index.SEGMENTER.prefetch(search_index.site_sources(config))
     return files
 

@@ -199,6 +199,12 @@ def test_prefetched_runs_are_cut_by_the_worker_and_unforeseen_ones_here(tmp_path
     assert segmenter.segment(page_text) == expected
     assert loaded, "a run the sources did not foresee (老赖型客户的常见说法) is cut here"
 
+    segmenter.save()
+    next_build = search_index.CachedSegmenter()
+    next_build.use_dictionaries(None, str(user_dict))
+    next_build.prefetch([source + "一句新写的话"])
+    assert not next_build.would_prefetch() and next_build._prefetched is None, "cuts remembered: no worker"
+
 
 def test_index_entries_wait_for_a_running_prefetch_and_come_out_the_same(tmp_path, monkeypatch):
     from concurrent.futures import Future

@@ -149,8 +149,7 @@ class CachedSegmenter:
         self._dirty = False
 
     def save(self) -> None:
-        """Keep this build's cuts for the next one (a finished prefetch's too, all of them:
-        runs the index did not need this time are not prefetched again next time)."""
+        """Keep this build's cuts for the next one (a finished prefetch's too, all of them)."""
         if self._prefetched is not None and self._prefetched.done():
             self._take_prefetched()
         if self._dirty and self._key is not None:
@@ -180,7 +179,9 @@ class CachedSegmenter:
         return ZWSP + ZWSP.join(self._cut(run)) + ZWSP
 
     def prefetch(self, texts) -> None:
-        """Cut, in a forked process, the Han runs of `texts` that were never cut before.
+        """Cut, in a forked process, the Han runs of `texts`, when no cuts are remembered at all
+        (the first build after a clone, or after a dictionary change); otherwise the few new
+        runs of an edit are cut here as they come, and the sources are not even scanned.
 
         Called as a one-off build starts, with the site's sources: most runs of a page's search
         text are runs of its Markdown. The worker runs at the lowest priority, so it takes the
@@ -188,10 +189,9 @@ class CachedSegmenter:
         it works, new index entries are left unsegmented (install_segmenter) and cut just
         before the index is written, mostly from its result. Runs it did not foresee are cut
         here as before. Only where fork exists."""
-        if self._given_cut is not None or self._prefetched is not None:
+        if not self.would_prefetch():
             return
         runs = {m.group(0) for text in texts for m in _HAN_RUN.finditer(text)}
-        runs.difference_update(self._cache)
         if not runs or "fork" not in multiprocessing.get_all_start_methods():
             return
         executor = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
@@ -199,6 +199,10 @@ class CachedSegmenter:
             self._prefetched = executor.submit(_cut_in_child, self._dictionaries, sorted(runs))
         finally:
             executor.shutdown(wait=False)  # the worker exits after this one task
+
+    def would_prefetch(self) -> bool:
+        """Nothing is remembered, so prefetch() would cut (callers skip reading the sources)."""
+        return self._given_cut is None and self._prefetched is None and not self._cache
 
     def prefetch_pending(self) -> bool:
         """A prefetch is still cutting (its result, when ready, is taken on the next miss)."""
