@@ -288,7 +288,9 @@ class PrefilterIndex:
         self._pending: list = []  # (literal keys, id) until the index is built
         self._index: dict[str, list] = {}  # filing key → [(other keys, id)]
         self._direct: dict[str, set] = {}  # key → ids of one-key literals (a character or a bigram)
+        self._by_key: dict[str, tuple] = {}
         self._keys: frozenset = frozenset()
+        self._further_ids: frozenset = frozenset()
         self._line_bound: set = set()
         self._further: dict = {}  # id → its further required sets, as _grams_test pairs
         self._page_level = False
@@ -325,22 +327,26 @@ class PrefilterIndex:
             filing = min(keys, key=shared.__getitem__)
             self._index.setdefault(filing, []).append((frozenset(keys) - {filing}, pid))
         self._pending = []
-        self._keys = frozenset(self._direct) | frozenset(self._index)
+        # One look-up per key present: (ids of its one-key literals, longer literals filed under it).
+        self._by_key = {key: (frozenset(self._direct.get(key, ())), tuple(self._index.get(key, ())))
+                        for key in set(self._direct) | set(self._index)}
+        self._keys = frozenset(self._by_key)
+        self._further_ids = frozenset(self._further)
 
     def _found(self, grams: set) -> set:
         if self._pending:
             self._build()
         out = set()
-        index, direct = self._index, self._direct
-        for key in grams.intersection(self._keys):
-            ids = direct.get(key)
-            if ids is not None:
+        by_key = self._by_key
+        for key in grams.intersection(self._keys):  # a frozenset: C iterates the smaller side
+            ids, entries = by_key[key]
+            if ids:
                 out |= ids
-            for rest, pid in index.get(key, ()):
+            for rest, pid in entries:
                 if pid not in out and grams.issuperset(rest):
                     out.add(pid)
         further = self._further
-        for pid in [pid for pid in out if pid in further]:
+        for pid in out.intersection(self._further_ids):
             for direct, multi in further[pid]:
                 if grams.isdisjoint(direct) and not any(map(grams.issuperset, multi)):
                     out.discard(pid)
