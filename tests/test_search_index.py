@@ -151,12 +151,23 @@ def test_index_is_compact_utf8(indexes):
         assert len(raw) < 0.75 * len(json.dumps(json.loads(raw), separators=(",", ":")).encode()), edition
 
 
-def test_cuts_are_kept_for_the_next_build_and_jieba_is_not_loaded_for_known_runs(tmp_path, monkeypatch):
+@pytest.fixture
+def user_dict(tmp_path, monkeypatch):
+    """A jieba user dictionary of one word, and a cache directory of this test's own."""
     monkeypatch.setenv("KB_CACHE_DIR", str(tmp_path / "cache"))
-    user_dict = tmp_path / "user.txt"
-    user_dict.write_text("失联修复 10 n\n", encoding="utf-8")
-    first = search_index.CachedSegmenter()
-    first.use_dictionaries(None, str(user_dict))
+    path = tmp_path / "user.txt"
+    path.write_text("失联修复 10 n\n", encoding="utf-8")
+    return path
+
+
+def _segmenter(user_dict, cut=None):
+    segmenter = search_index.CachedSegmenter(cut)
+    segmenter.use_dictionaries(None, str(user_dict))
+    return segmenter
+
+
+def test_cuts_are_kept_for_the_next_build_and_jieba_is_not_loaded_for_known_runs(user_dict):
+    first = _segmenter(user_dict)
     text = "<p>失联修复要先核实身份。</p>"
     expected = first.segment(text)
     assert "\u200b失联修复\u200b" in expected  # the user dictionary's word stays whole
@@ -165,30 +176,23 @@ def test_cuts_are_kept_for_the_next_build_and_jieba_is_not_loaded_for_known_runs
     def must_not_cut(run):
         raise AssertionError(f"jieba was asked to cut {run!r}, which the previous build already cut")
 
-    second = search_index.CachedSegmenter(must_not_cut)  # as the next build's process
-    second.use_dictionaries(None, str(user_dict))
+    second = _segmenter(user_dict, must_not_cut)  # as the next build's process
     assert second.segment(text) == expected
 
     user_dict.write_text("失联修复 10 n\n核实身份 10 n\n", encoding="utf-8")  # an edited dictionary
     cuts = []
-    third = search_index.CachedSegmenter(lambda run: cuts.append(run) or [run])
-    third.use_dictionaries(None, str(user_dict))
+    third = _segmenter(user_dict, lambda run: cuts.append(run) or [run])
     third.segment(text)
     assert cuts, "another dictionary: nothing is reused"
 
 
-def test_prefetched_runs_are_cut_by_the_worker_and_unforeseen_ones_here(tmp_path, monkeypatch):
-    monkeypatch.setenv("KB_CACHE_DIR", str(tmp_path / "cache"))
-    user_dict = tmp_path / "user.txt"
-    user_dict.write_text("失联修复 10 n\n", encoding="utf-8")
-    reference = search_index.CachedSegmenter()
-    reference.use_dictionaries(None, str(user_dict))
+def test_prefetched_runs_are_cut_by_the_worker_and_unforeseen_ones_here(user_dict, monkeypatch):
+    reference = _segmenter(user_dict)
     source = "失联修复要先核实身份。\n\n老赖型客户的**常见**说法"
     page_text = "<p>失联修复要先核实身份。</p><p>老赖型客户的常见说法</p>"  # ** joins a run
     expected = reference.segment(page_text)
 
-    segmenter = search_index.CachedSegmenter()
-    segmenter.use_dictionaries(None, str(user_dict))
+    segmenter = _segmenter(user_dict)
     segmenter.prefetch([source])
     assert segmenter._prefetched is not None, "a fork-capable system prefetches"
     loaded = []
@@ -200,8 +204,7 @@ def test_prefetched_runs_are_cut_by_the_worker_and_unforeseen_ones_here(tmp_path
     assert loaded, "a run the sources did not foresee (老赖型客户的常见说法) is cut here"
 
     segmenter.save()
-    next_build = search_index.CachedSegmenter()
-    next_build.use_dictionaries(None, str(user_dict))
+    next_build = _segmenter(user_dict)
     next_build.prefetch([source + "一句新写的话"])
     assert not next_build.would_prefetch() and next_build._prefetched is None, "cuts remembered: no worker"
 
