@@ -56,7 +56,7 @@ def test_generators_and_unknown_marker():
                       "<!-- kb:generate nope -->\n",
     })
     index = generated.run(site, "scripts/by-stage.md", "script-index", "by=stage")
-    assert "## M2（逾期 31–60 天） {#stage-m2}" in index and "[甲](a.md#s-one)" in index
+    assert "## M2（逾期 31–60 天） {#stage-m2 data-search-exclude}" in index and "[甲](a.md#s-one)" in index
     assert generated.run(site, "sources.md", "source-pages", "qikan-2022-08") == "- [A](scripts/a.md)\n"
     problems = validate.check_markers(site, site.pages["sources.md"])
     assert [p.code for p in problems] == ["generator-unknown"] and problems[0].line == 7

@@ -89,6 +89,11 @@ def test_each_edition_has_its_own_index(indexes):
     assert {d["location"] for d in zh["docs"]} == {d["location"] for d in hant["docs"]}
     titles = {d["location"]: d["title"] for d in hant["docs"]}
     assert titles["cases/lost-contact/"].replace(ZWSP, "") == "失聯客戶修復"
+    # The generated script indexes keep only their introduction: their tables repeat every
+    # script's title and labels, and each script is found on its own page.
+    for index in (zh, hant):
+        listed = [d["location"] for d in index["docs"] if d["location"].startswith("scripts/by-")]
+        assert sorted(listed) == ["scripts/by-debtor-type/", "scripts/by-scenario/", "scripts/by-stage/"]
     # Tags are shown as chips on search results: Traditional in the Traditional edition.
     tags = {d["location"]: d.get("tags") for d in hant["docs"]}
     assert "話術庫" in tags["scripts/broken-promise/"] and "话术库" not in tags["scripts/broken-promise/"]

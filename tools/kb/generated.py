@@ -128,7 +128,9 @@ def script_index(site: Site, page_path: str, positional: list[str], named: dict[
         if not members:
             continue
         total += len(members)
-        attrs = f" {{#{anchor}}}" if anchor else ""
+        # Out of the search index: each script is found on its own page, and these sections only
+        # repeat every script's title and labels (a wall of text among the search results).
+        attrs = f" {{#{anchor} data-search-exclude}}" if anchor else " {data-search-exclude}"
         out.append(f"## {heading}{attrs}\n")
         if by == "scenario" and value in vocabulary["call_script"]["scenarios"]:
             out.append(f"{vocabulary['call_script']['scenarios'][value]}\n")
