@@ -357,9 +357,7 @@ class Scanner:
                             message or f"{rule.name}：“{original[o_s:o_e]}”", rule.suggestion, detector))
 
         def candidates(pattern, pid, rule_id: str):
-            """Non-empty matches the prefilter allows, with their sentence bounds, not yet reported."""
-            if pid not in line_spans and pid not in whole:
-                return
+            """Non-empty matches of a pattern in `active`, with their sentence bounds, not yet reported."""
             for m in matches(pattern, pid):
                 s, e = m.span()
                 if s == e:

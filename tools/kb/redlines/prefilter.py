@@ -285,9 +285,9 @@ class PrefilterIndex:
 
     def __init__(self) -> None:
         self._always: set = set()
-        self._pending: list = []  # (literal keys, id) until the index is built
-        self._index: dict[str, list] = {}  # filing key → [(other keys, id)]
-        self._direct: dict[str, set] = {}  # key → ids of one-key literals (a character or a bigram)
+        self._literals: list = []  # (literal keys, id) of every pattern added
+        self._built = True  # the index below files every literal above
+        # key → (ids of its one-key literals, [(other keys, id)] of the longer literals filed under it)
         self._by_key: dict[str, tuple] = {}
         self._keys: frozenset = frozenset()
         self._further_ids: frozenset = frozenset()
@@ -312,29 +312,31 @@ class PrefilterIndex:
             self._page_level = True
         if further:
             self._further[pid] = tuple(_grams_test(conj) for conj in further)
-        self._pending.extend((_literal_keys(lit), pid) for lit in sorted(lits))
+        self._literals.extend((_literal_keys(lit), pid) for lit in sorted(lits))
+        self._built = False
 
     def _build(self) -> None:
-        """File the literals added so far (the filing key depends on all of them)."""
+        """File every literal (the filing key depends on all of them)."""
         shared: dict[str, int] = {}
-        for keys, _pid in self._pending:
+        for keys, _pid in self._literals:
             for key in set(keys):
                 shared[key] = shared.get(key, 0) + 1
-        for keys, pid in self._pending:
+        direct: dict[str, set] = {}
+        filed: dict[str, list] = {}
+        for keys, pid in self._literals:
             if len(keys) == 1:
-                self._direct.setdefault(keys[0], set()).add(pid)
+                direct.setdefault(keys[0], set()).add(pid)
                 continue
             filing = min(keys, key=shared.__getitem__)
-            self._index.setdefault(filing, []).append((frozenset(keys) - {filing}, pid))
-        self._pending = []
-        # One look-up per key present: (ids of its one-key literals, longer literals filed under it).
-        self._by_key = {key: (frozenset(self._direct.get(key, ())), tuple(self._index.get(key, ())))
-                        for key in set(self._direct) | set(self._index)}
+            filed.setdefault(filing, []).append((frozenset(keys) - {filing}, pid))
+        # One look-up per key present in a line.
+        self._by_key = {key: (frozenset(direct.get(key, ())), tuple(filed.get(key, ()))) for key in direct.keys() | filed.keys()}
         self._keys = frozenset(self._by_key)
         self._further_ids = frozenset(self._further)
+        self._built = True
 
     def _found(self, grams: set) -> set:
-        if self._pending:
+        if not self._built:
             self._build()
         out = set()
         by_key = self._by_key
