@@ -47,6 +47,13 @@ def code_fingerprint(directory: Path, modules: tuple[str, ...] | None = None) ->
     return digest.digest()
 
 
+def derived_key(directory: Path, modules: tuple[str, ...], data: bytes) -> str | None:
+    """The key of an entry that these modules derive from `data` alone (a file's bytes): None
+    when the modules cannot be read."""
+    code = code_fingerprint(directory, modules)
+    return None if code is None else hashlib.sha256(code + data).hexdigest()
+
+
 def entry_path(kind: str, key: str) -> Path:
     return cache_dir() / f"{kind}-{key[:32]}.pickle"
 

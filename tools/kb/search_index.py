@@ -258,18 +258,11 @@ def load_prefix_dictionary(tokenizer) -> None:
 
 
 def _prefix_key(tokenizer) -> str | None:
-    from importlib.metadata import PackageNotFoundError, version
-
     try:
         with tokenizer.get_dict_file() as handle:
-            dictionary = handle.read()
-        jieba_version = version("jieba")
-    except (PackageNotFoundError, OSError):
+            return _jieba_key([handle.read()])
+    except OSError:
         return None
-    code = diskcache.code_fingerprint(Path(__file__).resolve().parent, ("search_index.py",))
-    if code is None:
-        return None
-    return hashlib.sha256(code + jieba_version.encode() + hashlib.sha256(dictionary).digest()).hexdigest()
 
 
 SEGMENTER = CachedSegmenter()
@@ -310,18 +303,22 @@ def site_sources(config) -> list[str]:
 
 def _segments_key(main_dict: str | None, user_dict: str | None) -> str | None:
     """What decides a cut: jieba's version, the dictionaries' contents and this module's code."""
+    try:
+        return _jieba_key([Path(path).read_bytes() if path else b"-" for path in (main_dict, user_dict)])
+    except OSError:
+        return None
+
+
+def _jieba_key(contents: list[bytes]) -> str | None:
+    """The key of what this module derives with jieba from these dictionary contents."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:
-        parts = [version("jieba").encode()]
-        for path in (main_dict, user_dict):
-            parts.append(Path(path).read_bytes() if path else b"-")
-    except (PackageNotFoundError, OSError):
+        parts = [version("jieba").encode(), *contents]
+    except PackageNotFoundError:
         return None
-    code = diskcache.code_fingerprint(Path(__file__).resolve().parent, ("search_index.py",))
-    if code is None:
-        return None
-    return hashlib.sha256(code + b"|".join(hashlib.sha256(p).digest() for p in parts)).hexdigest()
+    data = b"|".join(hashlib.sha256(part).digest() for part in parts)
+    return diskcache.derived_key(Path(__file__).resolve().parent, ("search_index.py",), data)
 
 
 def dictionary_fingerprint(*paths: str | None) -> tuple:

@@ -20,7 +20,6 @@ memo lives and how it is written: kb.diskcache.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from array import array
 from pathlib import Path
@@ -116,8 +115,7 @@ class RulesMemo:
     KIND = "rules"
 
     def __init__(self, rules_bytes: bytes):
-        code = diskcache.code_fingerprint(Path(__file__).resolve().parent, _CODE_MODULES)
-        self.key = None if code is None else hashlib.sha256(code + rules_bytes).hexdigest()
+        self.key = diskcache.derived_key(Path(__file__).resolve().parent, _CODE_MODULES, rules_bytes)
 
     def load(self) -> dict | None:
         data = diskcache.load(self.KIND, self.key)

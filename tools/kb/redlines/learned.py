@@ -202,7 +202,7 @@ def _load_cached(path: str, mtime_ns: int) -> Model:
     except OSError as exc:
         raise ModelError(f"无法读取学习型检测器模型 {path}：{exc.strerror or exc}（{_RETRAIN}）") from exc
     # Parsing ~50 000 packed vectors from hex costs ~0.3 s a process; their pickle, ~0.05 s.
-    memo_key = _memo_key(raw)
+    memo_key = diskcache.derived_key(Path(__file__).resolve().parent, ("learned.py",), raw)
     parts = diskcache.load(MEMO_KIND, memo_key)
     if isinstance(parts, tuple):
         return Model(*parts)
@@ -216,11 +216,6 @@ def _load_cached(path: str, mtime_ns: int) -> Model:
         raise ModelError(f"学习型检测器模型 {path} 缺少或损坏了字段：{exc}") from exc
     diskcache.store(MEMO_KIND, memo_key, model.parts())
     return model
-
-
-def _memo_key(raw: bytes) -> str | None:
-    code = diskcache.code_fingerprint(Path(__file__).resolve().parent, ("learned.py",))
-    return None if code is None else hashlib.sha256(code + raw).hexdigest()
 
 
 def load_model(path) -> Model:
