@@ -84,6 +84,9 @@ def test_clean_site_renders_cards_and_script_links(site_copy):
     # The generated index links to the script's anchor.
     index = result.html("index.html")
     assert 'href="scripts/test/#test-opening"' in index
+    # The index table is written as HTML: its page links are resolved and its terms keep their tooltips.
+    assert '<td><a href="scripts/test/">测试话术</a></td>' in index and "kb-page:" not in index
+    assert re.search(r'<td><abbr title="[^"]+">M1</abbr></td>', index)
 
 
 MISTAKES = {

@@ -6,12 +6,14 @@ import os
 from pathlib import Path
 from types import SimpleNamespace
 
+import markdown
 import pytest
 
 from kb import generated, validate
 from kb.call_scripts import check_script, find_scripts, render_card
 from kb.frontmatter import check_front_matter, split_front_matter
 from kb.links import glossary_terms
+from kb.markdown.cjk_abbr import Glossary
 from kb.paths import load_vocabulary
 from kb.site import Site, parse_page
 
@@ -56,12 +58,24 @@ def test_generators_and_unknown_marker():
                       "<!-- kb:generate nope -->\n",
     })
     index = generated.run(site, "scripts/by-stage.md", "script-index", "by=stage")
-    assert "## M2（逾期 31–60 天） {#stage-m2 data-search-exclude}" in index and "[甲](a.md#s-one)" in index
-    assert generated.run(site, "sources.md", "source-pages", "qikan-2022-08") == "- [A](scripts/a.md)\n"
+    assert "## M2（逾期 31–60 天） {#stage-m2 data-search-exclude}" in index
+    # The tables skip the Markdown pass: the page carries a placeholder until the hook splices the HTML in.
+    table = generated.splice_html(markdown.markdown(index), site)
+    assert '<td><a href="kb-page:scripts/a.md#s-one">甲</a></td>' in table and "<!--kb-html" not in table
+    sources = generated.run(site, "sources.md", "source-pages", "qikan-2022-08")
+    assert generated.splice_html(markdown.markdown(sources), site) == '<ul>\n<li><a href="kb-page:scripts/a.md">A</a></li>\n</ul>'
     problems = validate.check_markers(site, site.pages["sources.md"])
     assert [p.code for p in problems] == ["generator-unknown"] and problems[0].line == 7
     expanded = generated.expand_markers("a\n```\n<!-- kb:generate nope -->\n```\n", "x.md", site)
     assert "<!-- kb:generate nope -->" in expanded  # markers inside code are left alone
+
+
+def test_glossary_marks_generated_html_as_markdown_marks_text():
+    definitions = '*[M1]: 逾期 1–30 天\n*[协催]: 协助催收 & "陪打"\n*[M3+]: 长账龄\n*[旧词]: 旧\n*[旧词]: ""\n'
+    text = "边打协催边教，M1 与 M12、M3+ 不同 <旧词> & M1A"
+    rendered = markdown.markdown(f"{text}\n\n{definitions}", extensions=["kb.markdown.cjk_abbr"])
+    assert rendered == f"<p>{Glossary(definitions).html(text)}</p>"
+    assert rendered.count("<abbr") == 3  # 协催, M1, M3+; not M12, M1A or the removed 旧词
 
 
 def test_redline_findings_become_problems(monkeypatch):

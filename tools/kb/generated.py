@@ -5,15 +5,26 @@ with the Markdown a registered generator returns, so the result goes through the
 Markdown pipeline (and MkDocs' link validation). Register a generator with
 `@generator("name")`; it receives the Site, the including page's docs-relative path and
 the parsed arguments, and returns Markdown or raises GeneratorError.
+
+Lists that grow with the site (the script indexes, the pages of each source) are written as
+HTML instead: Markdown's inline pass over hundreds of table cells was the largest part of
+what the hooks add to a build. The Markdown carries a placeholder (`stash_html`), and the
+hook splices the HTML in after rendering (`splice_html`); its page links use the
+`kb-page:` scheme the hook resolves, and its terms get the glossary tooltips
+(kb.markdown.cjk_abbr.Glossary) the Markdown pass would have added.
 """
 
 from __future__ import annotations
 
+import html
 import posixpath
+import re
 import shlex
 from functools import lru_cache
 from typing import Callable
 
+from kb.call_scripts import PAGE_LINK_SCHEME
+from kb.markdown.cjk_abbr import Glossary
 from kb.problems import render_message_table
 from kb.site import MARKER, Site, blank_code
 
@@ -76,6 +87,59 @@ def expand_markers(markdown: str, page_path: str, site: Site) -> str:
     return "\n".join(lines)
 
 
+# ---------------------------------------------------------------------------------------------
+# Ready-made HTML
+
+# Markdown leaves a blank line after a raw HTML block where it leaves none after a table or list.
+_PLACEHOLDER = re.compile(r"<!--kb-html (\d+)-->(?:\n(?=\n))?")
+_DEFINITION_LINE = re.compile(r"^\*\[.*$", re.M)
+
+
+def stash_html(site: Site, fragment: str) -> str:
+    """A Markdown block that stands for `fragment` until `splice_html` puts it back."""
+    site.html_fragments.append(fragment)
+    return f"\n<!--kb-html {len(site.html_fragments) - 1}-->\n"
+
+
+def splice_html(rendered: str, site: Site) -> str:
+    """The rendered page with every placeholder replaced by its HTML."""
+    if "<!--kb-html " not in rendered:
+        return rendered
+    fragments = site.html_fragments
+    return _PLACEHOLDER.sub(lambda m: fragments[int(m.group(1))] if int(m.group(1)) < len(fragments) else "", rendered)
+
+
+def glossary(site: Site, page_path: str) -> Glossary:
+    """The tooltips a page gets: its own `*[term]:` lines, then the auto-appended files'."""
+    key = ("glossary", page_path)
+    if key not in site.generated_cache:
+        texts = []
+        page = site.pages.get(page_path)
+        if page is not None:
+            texts.append("\n".join(_DEFINITION_LINE.findall(blank_code(page.text))))
+        for name in site.auto_append:
+            found = site.snippet_file(name)
+            if found is not None:
+                texts.append(found.read_text(encoding="utf-8", errors="replace"))
+        site.generated_cache[key] = Glossary(*texts)
+    return site.generated_cache[key]
+
+
+def page_link_html(to_page: str, label_html: str, fragment: str = "") -> str:
+    """A link the hook resolves to `to_page`'s URL from the including page (or drops, keeping the label)."""
+    target = html.escape(to_page + (f"#{fragment}" if fragment else ""), quote=True)
+    return f'<a href="{PAGE_LINK_SCHEME}{target}">{label_html}</a>'
+
+
+def html_table(headers: list[str], rows: list[list[str]]) -> str:
+    """A table laid out as Python-Markdown's `tables` writes one; cells are HTML already."""
+    out = ["<table>", "<thead>", "<tr>", *(f"<th>{cell}</th>" for cell in headers), "</tr>", "</thead>", "<tbody>"]
+    for row in rows:
+        out += ["<tr>", *(f"<td>{cell}</td>" for cell in row), "</tr>"]
+    out += ["</tbody>", "</table>"]
+    return "\n".join(out)
+
+
 @lru_cache(maxsize=65536)
 def _relative(to_page: str, from_dir: str) -> str:
     return posixpath.relpath(to_page, from_dir)
@@ -93,6 +157,7 @@ def _escape_cell(text: object) -> str:
 # ---------------------------------------------------------------------------------------------
 # script-index by=debtor-type|scenario|stage
 
+_INDEX_COLUMNS = ("话术", "场景", "债务人类型", "阶段", "所在页面")
 _UNSPECIFIED = {"debtor-type": "适用于各类债务人", "stage": "适用于各逾期阶段"}
 
 
@@ -118,8 +183,8 @@ def script_index(site: Site, page_path: str, positional: list[str], named: dict[
         key = lambda s: [str(s.data.get("scenario"))]  # noqa: E731
     else:
         raise GeneratorError("需要 by=debtor-type、by=scenario 或 by=stage")
+    terms = glossary(site, page_path)
     out: list[str] = []
-    total = 0
     unspecified = [s for s in scripts if not key(s)]
     sections = [(value, anchor, heading, [s for s in scripts if value in key(s)]) for value, anchor, heading in groups]
     if unspecified and by in _UNSPECIFIED:
@@ -127,7 +192,6 @@ def script_index(site: Site, page_path: str, positional: list[str], named: dict[
     for value, anchor, heading, members in sections:
         if not members:
             continue
-        total += len(members)
         # Out of the search index: each script is found on its own page, and these sections only
         # repeat every script's title and labels (a wall of text among the search results).
         attrs = f" {{#{anchor} data-search-exclude}}" if anchor else " {data-search-exclude}"
@@ -136,19 +200,17 @@ def script_index(site: Site, page_path: str, positional: list[str], named: dict[
             out.append(f"{vocabulary['call_script']['scenarios'][value]}\n")
         if by == "debtor-type":
             out.append(f"类型说明：[{value}]({link(page_path, vocabulary['debtor_types'][value])})\n" if value else "")
-        out.append("| 话术 | 场景 | 债务人类型 | 阶段 | 所在页面 |")
-        out.append("| --- | --- | --- | --- | --- |")
+        rows = []
         for script in members:
             path = page_of[id(script)]
-            title = site.pages[path].title
-            out.append(
-                f"| [{_escape_cell(script.data['title'])}]({link(page_path, path, script.id)}) "
-                f"| {_escape_cell(script.data.get('scenario', ''))} "
-                f"| {_escape_cell('、'.join(map(str, script.data.get('debtor_types') or [])) or '—')} "
-                f"| {_escape_cell('、'.join(map(str, script.data.get('stages') or [])) or '—')} "
-                f"| [{_escape_cell(title)}]({link(page_path, path)}) |"
-            )
-        out.append("")
+            rows.append([
+                page_link_html(path, terms.html(str(script.data["title"])), script.id),
+                terms.html(str(script.data.get("scenario", ""))),
+                terms.html("、".join(map(str, script.data.get("debtor_types") or [])) or "—"),
+                terms.html("、".join(map(str, script.data.get("stages") or [])) or "—"),
+                page_link_html(path, terms.html(site.pages[path].title)),
+            ])
+        out.append(stash_html(site, html_table([terms.html(h) for h in _INDEX_COLUMNS], rows)))
     if not out:
         return "（目前还没有话术。）\n"
     return "\n".join(out)
@@ -175,7 +237,9 @@ def source_pages(site: Site, page_path: str, positional: list[str], named: dict[
     )
     if not pages:
         return "（暂无页面引用该来源。）\n"
-    return "\n".join(f"- [{page.title}]({link(page_path, page.path)})" for page in pages) + "\n"
+    terms = glossary(site, page_path)
+    items = "\n".join(f"<li>{page_link_html(page.path, terms.html(page.title))}</li>" for page in pages)
+    return stash_html(site, f"<ul>\n{items}\n</ul>")
 
 
 # ---------------------------------------------------------------------------------------------

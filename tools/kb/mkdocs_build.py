@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import time
+from html import unescape
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from kb.site import SNIPPET_LINE, Site, build_site
 from kb.validate import check_site, preload_redline_checker
 
 log = get_plugin_logger("kb")
-_PAGE_LINK = re.compile(r'<a href="' + re.escape(PAGE_LINK_SCHEME) + r'(?P<path>[^"#]+)(?P<fragment>#[^"]*)?">(?P<label>[^<]*)</a>')
+_PAGE_LINK = re.compile(r'<a href="' + re.escape(PAGE_LINK_SCHEME) + r'(?P<path>[^"#]+)(?P<fragment>#[^"]*)?">(?P<label>.*?)</a>')
 
 
 # The site a forked checker process inherits (set just before the fork, never pickled).
@@ -178,14 +179,17 @@ class BuildState:
     @_timed
     def on_page_content(self, html: str, page, files) -> str:
         source = self.site.pages.get(page.file.src_uri) if self.site else None
-        if source is None or not source.scripts:
+        if source is None:
             return html
         # Script ids live in superfences output, stashed before MkDocs collects anchors.
-        if page.present_anchor_ids is not None:
+        if source.scripts and page.present_anchor_ids is not None:
             page.present_anchor_ids.update(source.script_ids)
+        html = generated.splice_html(html, self.site)
+        if PAGE_LINK_SCHEME not in html:
+            return html
 
         def rewrite(match: re.Match) -> str:
-            target = files.get_file_from_path(match.group("path"))
+            target = files.get_file_from_path(unescape(match.group("path")))
             if target is None:  # the page does not exist (yet): keep the label, drop the link
                 return match.group("label")
             url = target.url_relative_to(page.file) + (match.group("fragment") or "")
