@@ -143,7 +143,7 @@ def test_a_failed_render_still_reports_the_background_checks(caplog):
     state.pending_checks = future
     with caplog.at_level("WARNING"):
         state.on_build_error()
-    assert state.pending_checks is None and state.seconds == 0.5
+    assert state.pending_checks is None and state.check_seconds == 0.5
     assert [r.getMessage() for r in caplog.records if "docs/a.md:3" in r.getMessage()]
 
 
