@@ -60,10 +60,12 @@ def test_generators_and_unknown_marker():
     index = generated.run(site, "scripts/by-stage.md", "script-index", "by=stage")
     assert "## M2（逾期 31–60 天） {#stage-m2 data-search-exclude}" in index
     # The tables skip the Markdown pass: the page carries a placeholder until the hook splices the HTML in.
-    table = generated.splice_html(markdown.markdown(index), site)
+    table = generated.splice_html(markdown.markdown(index), site, "scripts/by-stage.md")
     assert '<td><a href="kb-page:scripts/a.md#s-one">甲</a></td>' in table and "<!--kb-html" not in table
     sources = generated.run(site, "sources.md", "source-pages", "qikan-2022-08")
-    assert generated.splice_html(markdown.markdown(sources), site) == '<ul>\n<li><a href="kb-page:scripts/a.md">A</a></li>\n</ul>'
+    assert generated.splice_html(markdown.markdown(sources), site, "sources.md") == '<ul>\n<li><a href="kb-page:scripts/a.md">A</a></li>\n</ul>'
+    # Another page's look-alike comment is not this page's placeholder.
+    assert generated.splice_html("<!--kb-html 0-->", site, "scripts/a.md") == "<!--kb-html 0-->"
     problems = validate.check_markers(site, site.pages["sources.md"])
     assert [p.code for p in problems] == ["generator-unknown"] and problems[0].line == 7
     expanded = generated.expand_markers("a\n```\n<!-- kb:generate nope -->\n```\n", "x.md", site)

@@ -195,6 +195,12 @@ def _wait_for(process: subprocess.Popen, text: str, since: float, timeout: float
 HOOK_MODES = ("cold", "new_pages", "warm")
 
 
+def added_share(values: list[float], without: list[float]) -> str:
+    """How much longer than without hooks: each build against the build without hooks of the same
+    round (the rounds run minutes apart, and the machine's speed drifts between them), median over rounds."""
+    return f"{median([v / base - 1 for v, base in zip(values, without)]) * 100:+.1f} %"
+
+
 def hook_shares(runs: list[tuple]) -> tuple[str, str]:
     """Medians of (hook seconds in the build process with their share of that same build, checker seconds)."""
     inside = median([r[3] for r in runs])
@@ -247,8 +253,7 @@ def main() -> int:
             pages = make_synthetic(project, size)
             runs = synthetic_runs(project, repeat)
             seconds = {mode: [r[0] for r in built] for mode, built in runs.items()}
-            base = median(seconds["without"])
-            share = {mode: f"{(median(values) / base - 1) * 100:+.1f} %" for mode, values in seconds.items()}
+            share = {mode: added_share(values, seconds["without"]) for mode, values in seconds.items()}
             statuses = "/".join(str(r[2]) for mode in ("without", "cold", "new_pages", "warm") for r in runs[mode])
             peaks = (max(r[1] for r in runs["without"]), max(r[1] for r in runs["cold"]))
             inside = {mode: hook_shares(runs[mode]) for mode in HOOK_MODES}
@@ -260,7 +265,8 @@ def main() -> int:
         print("\n“只有工具备忘”：缓存里只留与页面无关的备忘（红线规则的编译结果、学习型模型、jieba 词典，每个版本只做一次），"
               "其余（各页检查结果、分词、模板）都要重做，相当于全部页面都是新内容。")
         if repeat > 1:
-            print(f"每项运行 {repeat} 次（各模式轮流），表中是中位数，括号里是最小–最大；“增加”按中位数计算。")
+            print(f"每项运行 {repeat} 轮（每轮各模式依次构建一次），表中是中位数，括号里是最小–最大；"
+                  "“增加”是每轮与同一轮无钩子构建之比的中位数（轮与轮之间机器快慢会变）。")
         print("\n| 页面数 | 无钩子 (s) | 有钩子，空缓存 (s) | 增加 | 有钩子，只有工具备忘 (s) | 增加 | 有钩子，再次构建 (s) | 增加 | 峰值内存 无/有 (MiB) |")
         print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         for pages, seconds, share, peaks, _ in rows:

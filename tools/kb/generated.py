@@ -95,18 +95,25 @@ _PLACEHOLDER = re.compile(r"<!--kb-html (\d+)-->(?:\n(?=\n))?")
 _DEFINITION_LINE = re.compile(r"^\*\[.*$", re.M)
 
 
-def stash_html(site: Site, fragment: str) -> str:
-    """A Markdown block that stands for `fragment` until `splice_html` puts it back."""
-    site.html_fragments.append(fragment)
-    return f"\n<!--kb-html {len(site.html_fragments) - 1}-->\n"
+def stash_html(site: Site, page_path: str, fragment: str) -> str:
+    """A Markdown block that stands for `fragment` on `page_path` until `splice_html` puts it back."""
+    fragments = site.html_fragments.setdefault(page_path, [])
+    fragments.append(fragment)
+    return f"\n<!--kb-html {len(fragments) - 1}-->\n"
 
 
-def splice_html(rendered: str, site: Site) -> str:
-    """The rendered page with every placeholder replaced by its HTML."""
-    if "<!--kb-html " not in rendered:
+def splice_html(rendered: str, site: Site, page_path: str) -> str:
+    """The rendered page with each of its placeholders replaced by its HTML (only this page's:
+    a comment that merely looks like one elsewhere is left alone)."""
+    fragments = site.html_fragments.get(page_path)
+    if not fragments or "<!--kb-html " not in rendered:
         return rendered
-    fragments = site.html_fragments
-    return _PLACEHOLDER.sub(lambda m: fragments[int(m.group(1))] if int(m.group(1)) < len(fragments) else "", rendered)
+
+    def fragment(match: re.Match) -> str:
+        index = int(match.group(1))
+        return fragments[index] if index < len(fragments) else match.group(0)
+
+    return _PLACEHOLDER.sub(fragment, rendered)
 
 
 def glossary(site: Site, page_path: str) -> Glossary:
@@ -210,7 +217,7 @@ def script_index(site: Site, page_path: str, positional: list[str], named: dict[
                 terms.html("、".join(map(str, script.data.get("stages") or [])) or "—"),
                 page_link_html(path, terms.html(site.pages[path].title)),
             ])
-        out.append(stash_html(site, html_table([terms.html(h) for h in _INDEX_COLUMNS], rows)))
+        out.append(stash_html(site, page_path, html_table([terms.html(h) for h in _INDEX_COLUMNS], rows)))
     if not out:
         return "（目前还没有话术。）\n"
     return "\n".join(out)
@@ -239,7 +246,7 @@ def source_pages(site: Site, page_path: str, positional: list[str], named: dict[
         return "（暂无页面引用该来源。）\n"
     terms = glossary(site, page_path)
     items = "\n".join(f"<li>{page_link_html(page.path, terms.html(page.title))}</li>" for page in pages)
-    return stash_html(site, f"<ul>\n{items}\n</ul>")
+    return stash_html(site, page_path, f"<ul>\n{items}\n</ul>")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -185,7 +185,7 @@ class BuildState:
         # Script ids live in superfences output, stashed before MkDocs collects anchors.
         if source.scripts and page.present_anchor_ids is not None:
             page.present_anchor_ids.update(source.script_ids)
-        html = generated.splice_html(html, self.site)
+        html = generated.splice_html(html, self.site, page.file.src_uri)
         if PAGE_LINK_SCHEME not in html:
             return html
 

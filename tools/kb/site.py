@@ -180,8 +180,8 @@ class Site:
     vocabulary: dict
     # Generator output per (page, name, args) for this build pass (see kb.generated.run).
     generated_cache: dict = field(default_factory=dict)
-    # HTML that generators hand over ready-made, spliced in after the Markdown pass (kb.generated.stash_html).
-    html_fragments: list[str] = field(default_factory=list)
+    # HTML that generators hand over ready-made, per page, spliced in after the Markdown pass (kb.generated.stash_html).
+    html_fragments: dict[str, list[str]] = field(default_factory=dict)
 
     def resolve(self, from_page: str, target: str) -> tuple[str | None, str]:
         """Resolve a relative link target to (docs-relative page path or None if not a page link, fragment)."""
