@@ -32,7 +32,7 @@ def on_page_content(html, page, config, files):
     return STATE.on_page_content(html, page, files)
 
 
-@event_priority(100)  # before mkdocs-static-i18n builds the other languages (-100)
+@event_priority(-300)  # after mkdocs-static-i18n has built the other languages (-100)
 def on_post_build(config):
     STATE.on_post_build(config)
 

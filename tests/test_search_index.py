@@ -193,8 +193,10 @@ def test_cuts_are_kept_for_the_next_build_and_jieba_is_not_loaded_for_known_runs
 
 def test_prefetched_runs_are_cut_by_the_worker_and_unforeseen_ones_here(user_dict, monkeypatch):
     reference = _segmenter(user_dict)
-    source = "失联修复要先核实身份。\n\n老赖型客户的**常见**说法"
-    page_text = "<p>失联修复要先核实身份。</p><p>老赖型客户的常见说法</p>"  # ** joins a run
+    source = "失联修复要先核实身份。\n\n老赖型客户的**常见**说法，见[失联修复](cases/lost-contact.md)一节"
+    # Rendering drops the ** and the link syntax, joining runs: the prefetch foresees that.
+    page_text = "<p>失联修复要先核实身份。</p><p>老赖型客户的常见说法，见失联修复一节</p>"
+    unforeseen = "<p>构建时生成的文字</p>"
     expected = reference.segment(page_text)
 
     segmenter = _segmenter(user_dict)
@@ -206,7 +208,9 @@ def test_prefetched_runs_are_cut_by_the_worker_and_unforeseen_ones_here(user_dic
     assert segmenter.segment("<p>失联修复要先核实身份。</p>") == reference.segment("<p>失联修复要先核实身份。</p>")
     assert not loaded, "runs the worker cut are not cut again in the build process"
     assert segmenter.segment(page_text) == expected
-    assert loaded, "a run the sources did not foresee (老赖型客户的常见说法) is cut here"
+    assert not loaded, "runs joined by rendering (老赖型客户的常见说法) were foreseen"
+    assert segmenter.segment(unforeseen) == reference.segment(unforeseen)
+    assert loaded, "a run the sources did not foresee (构建时生成的文字) is cut here"
 
     segmenter.save()
     next_build = _segmenter(user_dict)

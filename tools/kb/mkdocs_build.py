@@ -3,8 +3,8 @@
 Per build pass: parse every page once (on_files), run every check in the default-language
 pass only (mkdocs-static-i18n rebuilds once per language), expand generator markers and
 render call scripts in every pass, and fail the build with one summary after every
-problem has been logged — before the other languages are built, with the half-written
-site directory emptied so nothing stale looks valid.
+problem has been logged — once every edition is built (the checks run meanwhile on the
+second core), with the written site directory emptied so nothing stale looks valid.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from mkdocs.plugins import get_plugin_logger
 
 from kb import generated
 from kb.call_scripts import PAGE_LINK_SCHEME
+from kb.editions import in_nested_edition_build
 from kb.paths import cache_dir, cache_enabled
 from kb.problems import Problem
 from kb.site import SNIPPET_LINE, Site, build_site
@@ -36,7 +37,17 @@ _PAGE_LINK = re.compile(r'<a href="' + re.escape(PAGE_LINK_SCHEME) + r'(?P<path>
 _SITE_TO_CHECK: Site | None = None
 
 
+# The forked checker's priority. Its results are needed only once every edition is built, so
+# it yields the second core to the search prefetch (kb.search_index), whose cuts the first
+# edition's index needs sooner, and takes the core whenever nothing else wants it.
+CHECKER_NICENESS = 19
+
+
 def _check_inherited_site() -> tuple[list[Problem], float]:
+    try:
+        os.nice(CHECKER_NICENESS)
+    except (AttributeError, OSError):
+        pass
     start = time.perf_counter()
     return check_site(_SITE_TO_CHECK), time.perf_counter() - start
 
@@ -81,6 +92,8 @@ class BuildState:
         self.default_pass = True
         self.missing_snippets: dict[str, set[str]] = {}
         self.pending_checks: Future | None = None
+        self.site_dir: Path | None = None
+        self.failure_reported = False  # the summary is shown once, by whichever way the build ends
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -108,6 +121,8 @@ class BuildState:
                     self.missing_snippets.setdefault(page.display, set()).add(snippet.name)
         if not self.default_pass:
             return
+        self.site_dir = Path(config.site_dir)
+        self.failure_reported = False
         # `mkdocs serve` checks inline: its results are cached per page (kb.validate), and
         # forking a process that runs the live-reload server's threads is best avoided.
         self.problems = []
@@ -133,9 +148,17 @@ class BuildState:
             self.report(problems)
 
     def on_build_error(self) -> None:
-        """Rendering failed: still show every check problem, as an inline check would have."""
-        if self.default_pass:
-            self.collect_checks()
+        """The build failed (a rendering error, or MkDocs' strict mode stopping the build of
+        another edition): still report every check problem and empty the site, as a failed
+        check would have; the build's own error stops it already."""
+        self.collect_checks()
+        if self.problems and not self.failure_reported:
+            self.failure_reported = True
+            if self.command == "serve" or os.environ.get("KB_REPORT_ONLY") == "1":
+                log.warning(self.summary())
+            else:
+                log.error(self.summary())
+                self.empty_site()
 
     @_timed
     def on_env(self, env) -> None:
@@ -199,32 +222,41 @@ class BuildState:
         return _PAGE_LINK.sub(rewrite, html)
 
     def on_post_build(self, config) -> None:
+        """Once every edition is built (mkdocs-static-i18n builds the others from its own
+        on_post_build): report the checks, and fail the build with the site emptied."""
+        if in_nested_edition_build(config):
+            return
         start = time.perf_counter()
         try:
-            self._finish_pass(config)
+            self._finish_build()
         finally:  # timed by hand: the time includes waiting for the checker, and a failed build
             self.seconds += time.perf_counter() - start
             timing_file = os.environ.get("KB_HOOK_TIMING_FILE")
             if timing_file:
                 Path(timing_file).write_text(f"{self.seconds:.3f} {self.check_seconds:.3f}\n", encoding="utf-8")
 
-    def _finish_pass(self, config) -> None:
-        if self.default_pass:
-            self.collect_checks()
-        if not self.default_pass or not self.problems:
+    def _finish_build(self) -> None:
+        self.collect_checks()
+        if not self.problems:
             return
-        count = len(self.problems)
-        files = len({p.path for p in self.problems})
-        summary = f"知识库检查发现 {count} 个问题（涉及 {files} 个文件），详见上方各条 WARNING；修改后重新构建。"
         # `mkdocs serve` keeps previewing; KB_REPORT_ONLY=1 (benchmarks) reports without failing.
         if self.command == "serve" or os.environ.get("KB_REPORT_ONLY") == "1":
-            log.warning(summary)
+            log.warning(self.summary())
             return
-        site_dir = Path(config.site_dir)
-        if site_dir.is_dir():
-            for child in site_dir.iterdir():
+        self.failure_reported = True
+        self.empty_site()
+        raise PluginError(self.summary())
+
+    def summary(self) -> str:
+        count = len(self.problems)
+        files = len({p.path for p in self.problems})
+        return f"知识库检查发现 {count} 个问题（涉及 {files} 个文件），详见上方各条 WARNING；修改后重新构建。"
+
+    def empty_site(self) -> None:
+        """Nothing stale or half-checked stays in the site directory to look valid."""
+        if self.site_dir is not None and self.site_dir.is_dir():
+            for child in self.site_dir.iterdir():
                 shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
-        raise PluginError(summary)
 
 
 STATE = BuildState()

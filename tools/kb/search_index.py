@@ -191,7 +191,7 @@ class CachedSegmenter:
         here as before. Only where fork exists."""
         if not self.would_prefetch():
             return
-        runs = {m.group(0) for text in texts for m in _HAN_RUN.finditer(text)}
+        runs = foreseen_runs(texts)
         if not runs or "fork" not in multiprocessing.get_all_start_methods():
             return
         executor = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
@@ -266,9 +266,11 @@ def _prefix_key(tokenizer) -> str | None:
 
 
 SEGMENTER = CachedSegmenter()
-# The prefetch worker's priority: the lowest, so that rendering and the red-line checker (both
-# needed sooner) keep their cores and the prefetch uses what they leave.
-PREFETCH_NICENESS = 19
+# The prefetch worker's priority: rendering's, on the second core, where the red-line checker
+# yields to it (kb.mkdocs_build.CHECKER_NICENESS): the first edition's index needs its cuts,
+# the checks are reported only once every edition is built. (Three processes of equal
+# priority on two cores slowed rendering.)
+PREFETCH_NICENESS = 0
 
 
 def _cut_in_child(dictionaries: tuple, runs: list[str]) -> dict[str, str]:
@@ -281,6 +283,16 @@ def _cut_in_child(dictionaries: tuple, runs: list[str]) -> dict[str, str]:
     segmenter._dictionaries = dictionaries
     segmenter._load_jieba()
     return {run: segmenter._cut_run(run) for run in runs}
+
+
+# Inline Markdown and HTML that rendering removes, so that the text on either side joins into one
+# run of the page's search text (见[失联修复](cases/lost-contact.md) → 见失联修复).
+_RENDERED_AWAY = re.compile(r"\*\*|__|~~|==|\^\^|`+|\]\([^)\s]*\)|\]\[[^\]]*\]|\[\^?|<[^>\n]+>")
+
+
+def foreseen_runs(texts) -> set[str]:
+    """The Han runs the search text of pages made from `texts` will mostly consist of."""
+    return {m.group(0) for text in texts for m in _HAN_RUN.finditer(_RENDERED_AWAY.sub("", text))}
 
 
 def site_sources(config) -> list[str]:
