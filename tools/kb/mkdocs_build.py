@@ -14,8 +14,8 @@ import os
 import re
 import shutil
 import time
-from html import unescape
 from concurrent.futures import Future, ProcessPoolExecutor
+from html import unescape
 from pathlib import Path
 
 from mkdocs.exceptions import PluginError

@@ -184,11 +184,11 @@ class CachedSegmenter:
         runs of an edit are cut here as they come, and the sources are not even scanned.
 
         Called as a one-off build starts, with the site's sources: most runs of a page's search
-        text are runs of its Markdown. The worker runs at the lowest priority, so it takes the
-        second core only once the red-line checker leaves it, and never slows rendering; while
-        it works, new index entries are left unsegmented (install_segmenter) and cut just
-        before the index is written, mostly from its result. Runs it did not foresee are cut
-        here as before. Only where fork exists."""
+        text are runs of its Markdown as rendered (foreseen_runs). The worker has the second
+        core (the red-line checker yields it, PREFETCH_NICENESS); while it works, new index
+        entries are left unsegmented (install_segmenter) and cut just before the index is
+        written, mostly from its result. Runs it did not foresee are cut here as before. Only
+        where fork exists."""
         if not self.would_prefetch():
             return
         runs = foreseen_runs(texts)
