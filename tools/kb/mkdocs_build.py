@@ -9,12 +9,11 @@ second core), with the written site directory emptied so nothing stale looks val
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import re
 import shutil
 import time
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from html import unescape
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from mkdocs.plugins import get_plugin_logger
 from kb import generated
 from kb.call_scripts import PAGE_LINK_SCHEME
 from kb.editions import in_nested_edition_build
+from kb.forked import fork_available, submit_forked
 from kb.paths import cache_dir, cache_enabled
 from kb.problems import Problem
 from kb.site import SNIPPET_LINE, Site, build_site
@@ -44,10 +44,6 @@ CHECKER_NICENESS = 19
 
 
 def _check_inherited_site() -> tuple[list[Problem], float]:
-    try:
-        os.nice(CHECKER_NICENESS)
-    except (AttributeError, OSError):
-        pass
     start = time.perf_counter()
     return check_site(_SITE_TO_CHECK), time.perf_counter() - start
 
@@ -56,17 +52,14 @@ def check_in_background(site: Site) -> Future | None:
     """Run check_site in a forked process, so a one-off build checks on the second core while
     this one renders pages. None where fork is unavailable: the caller checks inline."""
     global _SITE_TO_CHECK
-    if "fork" not in multiprocessing.get_all_start_methods():
+    if not fork_available():
         return None
     _SITE_TO_CHECK = site
     preload_redline_checker()  # loaded once, here; the child inherits it
-    executor = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
     try:
-        future = executor.submit(_check_inherited_site)  # forks now, with the site in memory
+        return submit_forked(_check_inherited_site, niceness=CHECKER_NICENESS)  # with the site in memory
     finally:
-        executor.shutdown(wait=False)  # the worker exits after this one task
         _SITE_TO_CHECK = None
-    return future
 
 
 def _timed(method):

@@ -18,10 +18,8 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import multiprocessing
-import os
 import re
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -29,6 +27,7 @@ from pathlib import Path
 from backrefs import bre
 
 from kb import diskcache, hant
+from kb.forked import submit_forked
 
 SOURCE_LANGUAGE = "zh"
 HANT_LANGUAGE = "zh-Hant"
@@ -192,13 +191,8 @@ class CachedSegmenter:
         if not self.would_prefetch():
             return
         runs = foreseen_runs(texts)
-        if not runs or "fork" not in multiprocessing.get_all_start_methods():
-            return
-        executor = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
-        try:
-            self._prefetched = executor.submit(_cut_in_child, self._dictionaries, sorted(runs))
-        finally:
-            executor.shutdown(wait=False)  # the worker exits after this one task
+        if runs:
+            self._prefetched = submit_forked(_cut_in_child, self._dictionaries, sorted(runs), niceness=PREFETCH_NICENESS)
 
     def would_prefetch(self) -> bool:
         """Nothing is remembered, so prefetch() would cut (callers skip reading the sources)."""
@@ -275,10 +269,6 @@ PREFETCH_NICENESS = 0
 
 def _cut_in_child(dictionaries: tuple, runs: list[str]) -> dict[str, str]:
     """The prefetch worker: load jieba as the build would, cut every run."""
-    try:
-        os.nice(PREFETCH_NICENESS)
-    except (AttributeError, OSError):
-        pass
     segmenter = CachedSegmenter()
     segmenter._dictionaries = dictionaries
     segmenter._load_jieba()
@@ -298,8 +288,8 @@ def foreseen_runs(texts) -> set[str]:
 def site_sources(config) -> list[str]:
     """The texts a build's search text mostly comes from: the docs tree's Markdown and YAML,
     the red-line rules and the vocabulary (the hooks render pages from them) and mkdocs.yml
-    (nav titles). Runs they do not foresee (a sentence split by **bold** in the source) are
-    cut when met."""
+    (nav titles). Runs they do not foresee (text only the hooks write, a script card's title
+    bar) are cut when met."""
     from kb.paths import REDLINE_RULES_FILE, VOCABULARY_FILE
 
     paths = [p for p in Path(config["docs_dir"]).rglob("*") if p.suffix in (".md", ".yml", ".yaml")]
