@@ -86,7 +86,7 @@ class BuildState:
         self.missing_snippets: dict[str, set[str]] = {}
         self.pending_checks: Future | None = None
         self.site_dir: Path | None = None
-        self.failure_reported = False  # the summary is shown once, by whichever way the build ends
+        self.failure_reported = False  # conclude() has run for this build
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -145,13 +145,9 @@ class BuildState:
         another edition): still report every check problem and empty the site, as a failed
         check would have; the build's own error stops it already."""
         self.collect_checks()
-        if self.problems and not self.failure_reported:
-            self.failure_reported = True
-            if self.command == "serve" or os.environ.get("KB_REPORT_ONLY") == "1":
-                log.warning(self.summary())
-            else:
-                log.error(self.summary())
-                self.empty_site()
+        failure = self.conclude()
+        if failure:
+            log.error(failure)
 
     @_timed
     def on_env(self, env) -> None:
@@ -230,26 +226,28 @@ class BuildState:
 
     def _finish_build(self) -> None:
         self.collect_checks()
-        if not self.problems:
-            return
-        # `mkdocs serve` keeps previewing; KB_REPORT_ONLY=1 (benchmarks) reports without failing.
-        if self.command == "serve" or os.environ.get("KB_REPORT_ONLY") == "1":
-            log.warning(self.summary())
-            return
-        self.failure_reported = True
-        self.empty_site()
-        raise PluginError(self.summary())
+        failure = self.conclude()
+        if failure:
+            raise PluginError(failure)
 
-    def summary(self) -> str:
+    def conclude(self) -> str | None:
+        """Once per build, however it ends: the summary of the check problems, shown as a
+        warning where the build goes on (`mkdocs serve` keeps previewing; KB_REPORT_ONLY=1 for
+        benchmarks), else returned for the caller to fail with, the site directory emptied so
+        nothing stale or half-checked looks valid."""
+        if not self.problems or self.failure_reported:
+            return None
+        self.failure_reported = True
         count = len(self.problems)
         files = len({p.path for p in self.problems})
-        return f"知识库检查发现 {count} 个问题（涉及 {files} 个文件），详见上方各条 WARNING；修改后重新构建。"
-
-    def empty_site(self) -> None:
-        """Nothing stale or half-checked stays in the site directory to look valid."""
+        summary = f"知识库检查发现 {count} 个问题（涉及 {files} 个文件），详见上方各条 WARNING；修改后重新构建。"
+        if self.command == "serve" or os.environ.get("KB_REPORT_ONLY") == "1":
+            log.warning(summary)
+            return None
         if self.site_dir is not None and self.site_dir.is_dir():
             for child in self.site_dir.iterdir():
                 shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+        return summary
 
 
 STATE = BuildState()
