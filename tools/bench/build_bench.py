@@ -9,7 +9,9 @@
   jieba's dictionary; every page is new content: what new pages cost once the tools are loaded), and with the whole
   cache of the previous build (a trainer's next build, or CI's next run). Copies
   get a line of their own so no two pages have the same text (a real site has no duplicates;
-  identical pages would hit the findings cache within one build).
+  identical pages would hit the findings cache within one build). Besides wall time, each
+  build reports the hooks' own time in the build process and the forked checker's
+  (KB_HOOK_TIMING_FILE): that share of the same build does not drift with the machine.
 - The real site: full `mkdocs build --strict` (both editions), cold and warm, and the rebuild time of
   `mkdocs serve` after one page is edited, for the default preview (Simplified edition
   only) and with KB_PREVIEW_ALL_EDITIONS=1 (both editions).
@@ -29,6 +31,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from statistics import median
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
@@ -206,12 +209,6 @@ def hook_shares(runs: list[tuple]) -> tuple[str, str]:
     inside = median([r[3] for r in runs])
     ratio = median([r[3] / r[0] * 100 for r in runs if r[0] > 0])
     return f"{inside:.2f} s（{ratio:.1f} %）", f"{median([r[4] for r in runs]):.2f} s"
-
-
-def median(values: list[float]) -> float:
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def spread(values: list[float]) -> str:
