@@ -73,8 +73,8 @@ def test_generators_and_unknown_marker():
 
 
 def test_glossary_marks_generated_html_as_markdown_marks_text():
-    definitions = '*[M1]: 逾期 1–30 天\n*[协催]: 协助催收 & "陪打"\n*[M3+]: 长账龄\n*[旧词]: 旧\n*[旧词]: ""\n'
-    text = "边打协催边教，M1 与 M12、M3+ 不同 <旧词> & M1A"
+    definitions = '*[M1]: 逾期 1–30 天\n*[协催]: 协助催收 & "陪打" &amp; 带教\n*[M3+]: 长账龄\n*[旧词]: 旧\n*[旧词]: ""\n'
+    text = "边打协催边教，M1 与 M12、M3+ 不同 <旧词> & M1A &amp; &copy;"
     rendered = markdown.markdown(f"{text}\n\n{definitions}", extensions=["kb.markdown.cjk_abbr"])
     assert rendered == f"<p>{Glossary(definitions).html(text)}</p>"
     assert rendered.count("<abbr") == 3  # 协催, M1, M3+; not M12, M1A or the removed 旧词

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from markdown import Markdown
+from markdown import Markdown, serializers
 from markdown.extensions.abbr import AbbrBlockprocessor, AbbrExtension, AbbrTreeprocessor
 
 # A term may not start or end in the middle of a Latin word or number.
@@ -50,13 +50,10 @@ def makeExtension(**kwargs) -> CjkAbbrExtension:  # noqa: N802 - Markdown API na
     return CjkAbbrExtension(**kwargs)
 
 
-def _escape_text(text: str) -> str:
-    # What Python-Markdown's serializer does to text nodes.
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _escape_attribute(text: str) -> str:
-    return _escape_text(text).replace('"', "&quot;")
+# Python-Markdown's own serializer escapes (an entity such as &amp; is kept, a bare & escaped),
+# so that the HTML written here is what the Markdown pass would have written.
+_escape_text = serializers._escape_cdata
+_escape_attribute = serializers._escape_attrib_html
 
 
 class Glossary:
