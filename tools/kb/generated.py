@@ -120,15 +120,18 @@ def glossary(site: Site, page_path: str) -> Glossary:
     """The tooltips a page gets: its own `*[term]:` lines, then the auto-appended files'."""
     key = ("glossary", page_path)
     if key not in site.generated_cache:
-        texts = []
         page = site.pages.get(page_path)
-        if page is not None:
-            texts.append("\n".join(_DEFINITION_LINE.findall(blank_code(page.text))))
-        for name in site.auto_append:
-            found = site.snippet_file(name)
-            if found is not None:
-                texts.append(found.read_text(encoding="utf-8", errors="replace"))
-        site.generated_cache[key] = Glossary(*texts)
+        own = "\n".join(_DEFINITION_LINE.findall(blank_code(page.text))) if page is not None else ""
+        site.generated_cache[key] = Glossary(own, *_appended_texts(site))
+    return site.generated_cache[key]
+
+
+def _appended_texts(site: Site) -> list[str]:
+    """The files pymdownx.snippets appends to every page, read once per build pass."""
+    key = ("auto-append",)
+    if key not in site.generated_cache:
+        found = (site.snippet_file(name) for name in site.auto_append)
+        site.generated_cache[key] = [f.read_text(encoding="utf-8", errors="replace") for f in found if f is not None]
     return site.generated_cache[key]
 
 
