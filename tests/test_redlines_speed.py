@@ -17,7 +17,7 @@ import yaml
 from kb.paths import REDLINE_RULES_FILE
 from kb.redlines import check_markdown, load_rules
 from kb.redlines.engine import scanner_for
-from kb.redlines.prefilter import required_literals, text_grams
+from kb.redlines.prefilter import PrefilterIndex, required_literals
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "tests" / "corpus" / "redlines"
@@ -63,8 +63,6 @@ def test_further_required_sets(pattern, further):
 
 
 def test_a_line_with_only_some_required_literals_is_skipped():
-    from kb.redlines.prefilter import PrefilterIndex
-
     index = PrefilterIndex()
     pattern = re.compile("你[^，\n]{0,4}不还[^，\n]{0,3}就")  # line-bound: searched line by line
     index.add(0, pattern)
@@ -96,9 +94,13 @@ def test_prefilter_finds_exactly_the_matches_of_a_whole_text_search():
     assert skipped > 0  # the prefilter does skip work
 
 
-def test_text_grams_of_the_whole_text_include_pairs_across_line_breaks():
-    grams = text_grams("催\n\n收")
-    assert {"催", "收", "\n", "催\n", "\n\n", "\n收"} <= grams
+def test_a_literal_across_line_breaks_enables_a_whole_text_pattern():
+    index = PrefilterIndex()
+    index.add(0, re.compile("催\n\n收"))  # not line-bound: searched on the whole text
+    index.add(1, re.compile("收款"))
+    assert index.locate("催\n\n收") == ({}, {0})
+    assert index.locate("催\n收") == ({}, set())
+    assert index.locate("先催\n\n收款") == ({1: [(4, 6)]}, {0})
 
 
 def test_libyaml_reads_the_rules_file_like_the_python_loader():

@@ -214,6 +214,7 @@ class Scanner:
                 ctxs.append((ctx, tuple(pieces)))
             self._patterns[rule.id], self._contexts[rule.id] = tuple(pats), tuple(ctxs)
             self._pids[rule.id] = frozenset(pid for _, pid in pats) | {pid for _, pieces in ctxs for _, pid in pieces}
+        self._prefilter.build()
 
     # -- sentence helpers -----------------------------------------------------------------
     def _bounds(self, delims: list[int], pos: int, length: int) -> tuple[int, int]:

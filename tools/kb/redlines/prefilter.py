@@ -7,10 +7,8 @@ pattern's top-level items, each of which every match also needs. The engine runs
 over a text only when the text may contain a literal of every such set, so results are
 unchanged: a pattern is skipped only when it cannot match at all.
 
-Presence is tested against the set of characters and of character pairs (bigrams) in
-the text: a literal "may occur" when every one of its bigrams occurs. This over-
-approximates (never misses a literal) and costs one pass over the text plus a few
-set look-ups per literal, instead of one regex scan per pattern.
+Presence is tested exactly, with one Aho–Corasick automaton over every literal of every
+pattern (PrefilterIndex): one pass of C code per line instead of one regex scan per pattern.
 
 The parse uses the standard library's regex parser (`re._parser`); if it is missing or
 rejects a pattern, the pattern simply gets no prefilter and always runs.
@@ -19,6 +17,9 @@ rejects a pattern, the pattern simply gets no prefilter and always runs.
 from __future__ import annotations
 
 import re
+from operator import itemgetter
+
+import ahocorasick
 
 try:  # CPython 3.11+: re._parser / re._constants; older: sre_parse / sre_constants
     from re import _constants as _c
@@ -31,6 +32,8 @@ except ImportError:  # pragma: no cover
 _MAX_EXACT = 64  # strings in an exact set (cross products of alternatives)
 _MAX_CLASS = 16  # characters of a character class taken as alternatives
 _MAX_REPEAT = 4  # fixed repetition expanded into an exact set
+
+_SECOND = itemgetter(1)  # the value (literal id) of an automaton hit
 
 
 def _cross(a: set, b: set) -> set | None:
@@ -248,53 +251,25 @@ def required_literals(pattern: re.Pattern) -> frozenset | None:
     return analyse(pattern)[0]
 
 
-def _grams_test(literals) -> tuple[frozenset, tuple]:
-    """(one-key literals, the key sets of the longer ones): one of the literals "may occur" in
-    a text with grams G when G meets the first or contains one of the second entirely."""
-    direct, multi = set(), []
-    for lit in sorted(literals):
-        keys = _literal_keys(lit)
-        if len(keys) == 1:
-            direct.add(keys[0])
-        else:
-            multi.append(frozenset(keys))
-    return frozenset(direct), tuple(multi)
-
-
-def text_grams(text: str) -> set:
-    """Every character and every pair of adjacent characters of `text` (as strings)."""
-    grams = set(text)
-    grams.update(map(str.__add__, text, text[1:]))
-    return grams
-
-
-def _literal_keys(lit: str) -> tuple[str, ...]:
-    return (lit,) if len(lit) == 1 else tuple(lit[i:i + 2] for i in range(len(lit) - 1))
-
-
 class PrefilterIndex:
-    """All prefilters of a rule set in one inverted index.
+    """All prefilters of a rule set in one Aho–Corasick automaton.
 
     `locate(text)` tells, for each pattern id, where the pattern has to run: patterns whose
-    matches stay inside one line run only on the lines that may contain one of their
-    literals; the others run on the whole text when it may contain one (or always, without
-    a prefilter). A literal of one key (a character or a bigram) is looked up directly; a
-    longer one is filed under the one of its keys that the fewest literals share, so a
-    common key (你, 还钱) does not drag every literal that contains it into each line's check.
+    matches stay inside one line run only on the lines that contain one of their literals
+    (and one literal of each of their further sets); the others run on the whole text when
+    it contains them (or always, without a prefilter). One automaton pass per line finds
+    every literal of every pattern at once, in C (pyahocorasick), instead of one regex scan
+    per pattern or a Python set test per literal.
     """
 
     def __init__(self) -> None:
         self._always: set = set()
-        self._literals: list = []  # (literal keys, id) of every pattern added
-        self._built = True  # the index below files every literal above
-        # key → (ids of its one-key literals, [(other keys, id)] of the longer literals filed under it)
-        self._by_key: dict[str, tuple] = {}
-        self._keys: frozenset = frozenset()
-        self._further_ids: frozenset = frozenset()
         self._line_bound: set = set()
-        self._further: dict = {}  # id → its further required sets, as _grams_test pairs
         self._page_level = False
         self._count = 0
+        self._required: list = []  # (literals, pid) of every pattern with a prefilter
+        self._further_sets: dict = {}  # pid → its further required literal sets
+        self._automaton = None  # built on first use: (automaton, literal id → pids, pid → further id sets)
 
     def __len__(self) -> int:
         return self._count
@@ -310,77 +285,87 @@ class PrefilterIndex:
             self._line_bound.add(pid)
         else:
             self._page_level = True
+        self._required.append((lits, pid))
         if further:
-            self._further[pid] = tuple(_grams_test(conj) for conj in further)
-        self._literals.extend((_literal_keys(lit), pid) for lit in sorted(lits))
-        self._built = False
+            self._further_sets[pid] = further
+        self._automaton = None
 
-    def _build(self) -> None:
-        """File every literal (the filing key depends on all of them)."""
-        shared: dict[str, int] = {}
-        for keys, _pid in self._literals:
-            for key in set(keys):
-                shared[key] = shared.get(key, 0) + 1
-        direct: dict[str, set] = {}
-        filed: dict[str, list] = {}
-        for keys, pid in self._literals:
-            if len(keys) == 1:
-                direct.setdefault(keys[0], set()).add(pid)
-                continue
-            filing = min(keys, key=shared.__getitem__)
-            filed.setdefault(filing, []).append((frozenset(keys) - {filing}, pid))
-        # One look-up per key present in a line.
-        self._by_key = {key: (frozenset(direct.get(key, ())), tuple(filed.get(key, ()))) for key in direct.keys() | filed.keys()}
-        self._keys = frozenset(self._by_key)
-        self._further_ids = frozenset(self._further)
-        self._built = True
+    def build(self) -> None:
+        """Build the automaton now (it is otherwise built on first use), e.g. before forking workers."""
+        self._automaton or self._build()
 
-    def _found(self, grams: set) -> set:
-        if not self._built:
-            self._build()
-        out = set()
-        by_key = self._by_key
-        for key in grams.intersection(self._keys):  # a frozenset: C iterates the smaller side
-            ids, entries = by_key[key]
-            if ids:
-                out |= ids
-            for rest, pid in entries:
-                if pid not in out and grams.issuperset(rest):
-                    out.add(pid)
-        further = self._further
-        for pid in out.intersection(self._further_ids):
-            for direct, multi in further[pid]:
-                if grams.isdisjoint(direct) and not any(map(grams.issuperset, multi)):
+    def _build(self) -> tuple:
+        """Number every literal; one-character literals are looked up in a line's set of
+        characters, longer ones found by the automaton (a common character such as 的 would
+        otherwise make a third of all automaton hits)."""
+        ids: dict[str, int] = {}
+
+        def lit_id(lit: str) -> int:
+            return ids.setdefault(lit, len(ids))
+
+        owners: dict[int, set] = {}
+        for lits, pid in self._required:
+            for lit in lits:
+                owners.setdefault(lit_id(lit), set()).add(pid)
+        further = {pid: tuple(frozenset(map(lit_id, conj)) for conj in sets)
+                   for pid, sets in self._further_sets.items()}
+        chars = {lit: i for lit, i in ids.items() if len(lit) == 1}
+        automaton = None
+        if len(chars) < len(ids):
+            automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
+            for lit, i in ids.items():
+                if len(lit) > 1:
+                    automaton.add_word(lit, i)
+            automaton.make_automaton()
+        pids_of = [frozenset(owners.get(i, ())) for i in range(len(ids))]
+        across = tuple((lit, i) for lit, i in ids.items() if "\n" in lit)  # never inside one line
+        self._automaton = (automaton, chars, frozenset(chars), pids_of, further, frozenset(further), across)
+        return self._automaton
+
+    def _found(self, present: set) -> set:
+        """Ids of the indexed patterns whose literals are present (`present`: literal ids)."""
+        pids_of, further, further_ids = (self._automaton or self._build())[3:6]
+        out = set().union(*map(pids_of.__getitem__, present))
+        for pid in out.intersection(further_ids):
+            for conj in further[pid]:
+                if present.isdisjoint(conj):
                     out.discard(pid)
                     break
         return out
 
-    def enabled(self, grams: set) -> set:
-        """Ids of the patterns that may match a text with these grams."""
-        return self._always | self._found(grams)
+    def literals_in(self, text: str) -> set:
+        """Ids of the indexed literals that occur in `text`."""
+        automaton, chars, char_set = (self._automaton or self._build())[:3]
+        present = set(map(chars.__getitem__, char_set.intersection(text)))
+        if automaton is not None:
+            present.update(map(_SECOND, automaton.iter(text)))
+        return present
+
+    def enabled(self, text: str) -> set:
+        """Ids of the patterns that may match somewhere in `text`."""
+        return self._always | self._found(self.literals_in(text))
 
     def locate(self, text: str) -> tuple[dict, set]:
         """({line-bound pattern id: [(start, end) of each line to search]}, {ids to run on the whole text})."""
         lines: dict = {}
+        whole = set(self._always)
         line_bound = self._line_bound
+        found = self._found
+        literals_in = self.literals_in
         page = self._page_level
-        all_grams = {g for g in ("\n", "\n\n") if g in text} if page else set()
+        in_text: set = set()  # the literals of the whole text, for the patterns searched on all of it
         start = 0
         for line in text.split("\n"):
             end = start + len(line)
             if line:
-                grams = text_grams(line)
-                if page:  # the whole text's grams: every line's plus the pairs across "\n"
-                    all_grams |= grams
-                    if start > 0:
-                        all_grams.add("\n" + line[0])
-                    if end < len(text):
-                        all_grams.add(line[-1] + "\n")
-                for pid in self._found(grams):
-                    if pid in line_bound:
+                present = literals_in(line)
+                if present:
+                    if page:
+                        in_text |= present
+                    for pid in found(present).intersection(line_bound):
                         lines.setdefault(pid, []).append((start, end))
             start = end + 1
-        whole = set(self._always)
         if page:
-            whole |= self._found(all_grams) - line_bound
+            in_text.update(i for lit, i in self._automaton[6] if lit in text)
+            whole |= found(in_text) - line_bound
         return lines, whole
