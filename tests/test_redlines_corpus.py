@@ -19,7 +19,7 @@ def test_corpus_is_large_and_mixed():
     assert len(items) >= 400
     assert sum(1 for it in items if not it.labels) >= 150
     assert {it.variant for it in items} == {"base", "traditional", "pinyin"}
-    assert {it.split for it in items} == {"dev", "test"}
+    assert {it.split for it in items} == {"dev", "train", "test"}
 
 
 def test_test_split_is_reported(evaluation, capsys):

@@ -45,7 +45,7 @@ def model(rs):
 def test_model_is_trained_on_the_current_dev_split(rs):
     why = trainer.stale_reason(rs)
     assert why is None, (
-        f"{why}。语料的 DEV 集或 learned 配置变了，请重新训练并提交模型："
+        f"{why}。语料的 DEV/TRAIN 集或 learned 配置变了，请重新训练并提交模型："
         "pip install -e '.[train]' && (cd tools && python -m kb.redlines.train)")
 
 
@@ -136,7 +136,8 @@ def test_a_sentence_the_rules_report_is_reported_once(model, rs):
 def test_disabled_and_overridden():
     with learned.using(None):
         assert check_text(NEW_THREAT) == []
-    assert {f.rule for f in check_text(NEW_THREAT)} == {"R01"}
+    # Also R11 (waiting outside the home) since the round-8 training batches; R01 is the point.
+    assert "R01" in {f.rule for f in check_text(NEW_THREAT)}
 
 
 def test_json_output_names_the_detector(tmp_path):
@@ -146,7 +147,8 @@ def test_json_output_names_the_detector(tmp_path):
                          capture_output=True, text=True)
     assert out.returncode == 1, out.stderr
     data = json.loads(out.stdout)
-    assert [(d["rule"], d["detector"], d["line"], d["column"]) for d in data] == [("R01", "learned", 1, 1)]
+    assert ("R01", "learned", 1, 1) in [(d["rule"], d["detector"], d["line"], d["column"]) for d in data]
+    assert {d["detector"] for d in data} == {"learned"}
     assert {"path", "line", "column", "rule", "severity", "message", "match", "suggestion"} <= set(data[0])
 
 
@@ -168,7 +170,7 @@ def test_counter_example_block_is_exempt():
 
 
 def test_suppression_applies_and_counts_as_used():
-    page = f"<!-- redline-disable R01: 培训材料引用客户投诉中的原话 -->\n{NEW_THREAT}\n"
+    page = f"<!-- redline-disable R01, R11: 培训材料引用客户投诉中的原话 -->\n{NEW_THREAT}\n"
     assert check_markdown(page, "p.md") == []
 
 

@@ -1,8 +1,8 @@
 """The learned second detector (学习型检测器): a sentence classifier unioned with the rules.
 
 A char 1–3-gram TF-IDF (binary tf, l2 norm) + logistic regression per rule, trained
-with scikit-learn by `python -m kb.redlines.train` on the DEV split of the labelled corpus
-only, and shipped as a small JSON model file. Inference here is pure Python (no numpy or
+with scikit-learn by `python -m kb.redlines.train` on the DEV and TRAIN splits of the
+labelled corpus, and shipped as a small JSON model file. Inference here is pure Python (no numpy or
 scikit-learn at check time): every n-gram of the model vocabulary carries one packed integer
 (its idf² and its idf-folded weight for every rule), so scoring a sentence is one set
 intersection and one integer sum in C, whatever the number of rules.

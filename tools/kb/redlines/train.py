@@ -1,8 +1,9 @@
 """Train the learned second detector: `python -m kb.redlines.train` (from tools/, or with the
 package installed). Needs scikit-learn: `pip install -e .[train]`; the checker itself does not.
 
-Data: the DEV split of the labelled corpus only (tests/corpus/redlines/*.tsv, every file, with
-the Traditional and pinyin variants the loader derives). The test split is never used.
+Data: the DEV and TRAIN splits of the labelled corpus (tests/corpus/redlines/*.tsv, every file,
+with the Traditional and pinyin variants the loader derives; TRAIN batches are the ones the
+rules were never tuned on). The test split is never used.
 
 Per rule (the `learned.rules` list of the rules file): char 1–3-gram TF-IDF (binary tf — the
 same DEV CV recall as sublinear tf, and no per-sentence counting at check time) with l2 norm +
@@ -70,9 +71,10 @@ def corpus_module():
 
 
 def dev_items(corpus_dir: Path | None = None) -> list:
+    """The training sentences: the DEV and TRAIN splits, in load order."""
     rc = corpus_module()
     items = rc.load_corpus(corpus_dir or rc.CORPUS_DIR)
-    return [it for it in items if it.split == "dev"]
+    return [it for it in items if it.split in rc.TRAINING_SPLITS]
 
 
 def fingerprint(items) -> str:
@@ -363,7 +365,7 @@ def stale_reason(ruleset, items=None) -> str | None:
         return str(exc)
     items = dev_items() if items is None else items
     if model.meta.get("fingerprint") != fingerprint(items):
-        return (f"模型 {path.name} 不是用当前语料的 DEV 集训练的（指纹 {model.meta.get('fingerprint')} ≠ "
+        return (f"模型 {path.name} 不是用当前语料的 DEV/TRAIN 集训练的（指纹 {model.meta.get('fingerprint')} ≠ "
                 f"{fingerprint(items)}）")
     if model.meta.get("params") != params(cfg):
         return f"模型 {path.name} 的训练参数与规则文件的 learned 配置不一致"
@@ -371,7 +373,7 @@ def stale_reason(ruleset, items=None) -> str | None:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m kb.redlines.train", description="训练红线学习型检测器（只用语料的 DEV 集）")
+    ap = argparse.ArgumentParser(prog="python -m kb.redlines.train", description="训练红线学习型检测器（只用语料的 DEV 和 TRAIN 集）")
     ap.add_argument("--rules", help="规则文件（默认 tools/kb/data/redlines.yml）")
     ap.add_argument("--check", action="store_true", help="只检查模型是否与语料和配置一致（不一致时以 1 退出）")
     ap.add_argument("--out", help="写到另一个文件（默认 learned.model）")
@@ -384,7 +386,7 @@ def main(argv=None) -> int:
     sklearn, _, _ = _sklearn()
     cfg = config(rs)
     items = dev_items()
-    print(f"DEV 集 {len(items)} 句（含繁体/拼音变体），规则 {', '.join(cfg['rules'])}", file=sys.stderr)
+    print(f"DEV + TRAIN 集 {len(items)} 句（含繁体/拼音变体），规则 {', '.join(cfg['rules'])}", file=sys.stderr)
     model = train(items, rs, cfg, progress=lambda m: print(m, file=sys.stderr))
     model.update({"sklearn": sklearn.__version__, "fingerprint": fingerprint(items), "dev_sentences": len(items),
                   "params": params(cfg), "trained_with": "python -m kb.redlines.train"})
