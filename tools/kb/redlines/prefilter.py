@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from operator import itemgetter
+from typing import NamedTuple
 
 import ahocorasick
 
@@ -251,6 +252,18 @@ def required_literals(pattern: re.Pattern) -> frozenset | None:
     return analyse(pattern)[0]
 
 
+class _Lookup(NamedTuple):
+    """What PrefilterIndex derives from its patterns' literals, each literal numbered once."""
+
+    automaton: object | None  # finds the literals of two or more characters (None: there are none)
+    char_ids: dict  # one-character literal → its id
+    chars: frozenset  # the one-character literals
+    pids_of: list  # literal id → ids of the patterns that require it
+    further: dict  # pattern id → its further required sets, as sets of literal ids
+    further_pids: frozenset
+    across_lines: tuple  # (literal, id) of the literals with a line break: never inside one line
+
+
 class PrefilterIndex:
     """All prefilters of a rule set in one Aho–Corasick automaton.
 
@@ -269,7 +282,7 @@ class PrefilterIndex:
         self._count = 0
         self._required: list = []  # (literals, pid) of every pattern with a prefilter
         self._further_sets: dict = {}  # pid → its further required literal sets
-        self._automaton = None  # built on first use: (automaton, literal id → pids, pid → further id sets)
+        self._built: _Lookup | None = None  # built on first use, and again after an add
 
     def __len__(self) -> int:
         return self._count
@@ -288,13 +301,15 @@ class PrefilterIndex:
         self._required.append((lits, pid))
         if further:
             self._further_sets[pid] = further
-        self._automaton = None
+        self._built = None
 
-    def build(self) -> None:
-        """Build the automaton now (it is otherwise built on first use), e.g. before forking workers."""
-        self._automaton or self._build()
+    def build(self) -> _Lookup:
+        """The look-up structures, built now if need be (e.g. before forking workers)."""
+        if self._built is None:
+            self._built = self._build()
+        return self._built
 
-    def _build(self) -> tuple:
+    def _build(self) -> _Lookup:
         """Number every literal; one-character literals are looked up in a line's set of
         characters, longer ones found by the automaton (a common character such as 的 would
         otherwise make a third of all automaton hits)."""
@@ -309,25 +324,30 @@ class PrefilterIndex:
                 owners.setdefault(lit_id(lit), set()).add(pid)
         further = {pid: tuple(frozenset(map(lit_id, conj)) for conj in sets)
                    for pid, sets in self._further_sets.items()}
-        chars = {lit: i for lit, i in ids.items() if len(lit) == 1}
+        char_ids = {lit: i for lit, i in ids.items() if len(lit) == 1}
         automaton = None
-        if len(chars) < len(ids):
+        if len(char_ids) < len(ids):
             automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
             for lit, i in ids.items():
                 if len(lit) > 1:
                     automaton.add_word(lit, i)
             automaton.make_automaton()
-        pids_of = [frozenset(owners.get(i, ())) for i in range(len(ids))]
-        across = tuple((lit, i) for lit, i in ids.items() if "\n" in lit)  # never inside one line
-        self._automaton = (automaton, chars, frozenset(chars), pids_of, further, frozenset(further), across)
-        return self._automaton
+        return _Lookup(
+            automaton=automaton,
+            char_ids=char_ids,
+            chars=frozenset(char_ids),
+            pids_of=[frozenset(owners.get(i, ())) for i in range(len(ids))],
+            further=further,
+            further_pids=frozenset(further),
+            across_lines=tuple((lit, i) for lit, i in ids.items() if "\n" in lit),
+        )
 
     def _found(self, present: set) -> set:
         """Ids of the indexed patterns whose literals are present (`present`: literal ids)."""
-        pids_of, further, further_ids = (self._automaton or self._build())[3:6]
-        out = set().union(*map(pids_of.__getitem__, present))
-        for pid in out.intersection(further_ids):
-            for conj in further[pid]:
+        built = self.build()
+        out = set().union(*map(built.pids_of.__getitem__, present))
+        for pid in out.intersection(built.further_pids):
+            for conj in built.further[pid]:
                 if present.isdisjoint(conj):
                     out.discard(pid)
                     break
@@ -335,15 +355,11 @@ class PrefilterIndex:
 
     def literals_in(self, text: str) -> set:
         """Ids of the indexed literals that occur in `text`."""
-        automaton, chars, char_set = (self._automaton or self._build())[:3]
-        present = set(map(chars.__getitem__, char_set.intersection(text)))
-        if automaton is not None:
-            present.update(map(_SECOND, automaton.iter(text)))
+        built = self.build()
+        present = set(map(built.char_ids.__getitem__, built.chars.intersection(text)))
+        if built.automaton is not None:
+            present.update(map(_SECOND, built.automaton.iter(text)))
         return present
-
-    def enabled(self, text: str) -> set:
-        """Ids of the patterns that may match somewhere in `text`."""
-        return self._always | self._found(self.literals_in(text))
 
     def locate(self, text: str) -> tuple[dict, set]:
         """({line-bound pattern id: [(start, end) of each line to search]}, {ids to run on the whole text})."""
@@ -366,6 +382,6 @@ class PrefilterIndex:
                         lines.setdefault(pid, []).append((start, end))
             start = end + 1
         if page:
-            in_text.update(i for lit, i in self._automaton[6] if lit in text)
+            in_text.update(i for lit, i in self.build().across_lines if lit in text)
             whole |= found(in_text) - line_bound
         return lines, whole
