@@ -138,10 +138,11 @@ def evaluate(rules=None) -> tuple[dict, list]:
 def evaluate_learned(progress=None) -> dict:
     """Rules only vs rules ∪ learned detector, per rule (aggregate figures only, no sentences).
 
-    dev: the learned part is CROSS-VALIDATED (nested: each outer fold runs the whole training
-    procedure — fit and inner-CV thresholds — on the other folds); a model scored on its own
-    training data would be meaningless. test and the round-5 blind batch: the shipped model
-    (trained on all of DEV). Needs scikit-learn for the dev part (pip install -e .[train])."""
+    dev+train (the training sentences): the learned part is CROSS-VALIDATED (nested: each outer
+    fold runs the whole training procedure — fit and inner-CV thresholds — on the other folds); a
+    model scored on its own training data would be meaningless. test and the round-5 blind batch:
+    the shipped model (trained on all of DEV and TRAIN). Needs scikit-learn for the cross-validated
+    part (pip install -e .[train])."""
     from kb.redlines import learned, load_rules
     from kb.redlines import train as trainer
 
@@ -150,19 +151,19 @@ def evaluate_learned(progress=None) -> dict:
     items = load_corpus()
     rules_pred = predict(items, rs)
     rule_ids = [r.id for r in rs.rules]
-    dev_idx = [i for i, it in enumerate(items) if it.split in TRAINING_SPLITS]
+    train_idx = [i for i, it in enumerate(items) if it.split in TRAINING_SPLITS]
     test_idx = [i for i, it in enumerate(items) if it.split == "test"]
-    dev_items = [items[i] for i in dev_idx]
-    stale = trainer.stale_reason(rs, dev_items)
-    cv = trainer.cross_validated_predictions(dev_items, rs, cfg, progress=progress)
+    training = [items[i] for i in train_idx]
+    stale = trainer.stale_reason(rs, training)
+    cv = trainer.cross_validated_predictions(training, rs, cfg, progress=progress)
     model = learned.active_model(rs)
     learned_pred: list = [frozenset()] * len(items)
-    for i, p in zip(dev_idx, cv):
+    for i, p in zip(train_idx, cv):
         learned_pred[i] = frozenset(p)
     for i in test_idx:
         learned_pred[i] = frozenset(learned.predict_text(model, rs, items[i].text))
     r5 = {it.text for it in load_corpus(CORPUS_DIR / "corpus-round5.tsv") if it.split == "test"}
-    groups = {"dev": dev_idx, "test": test_idx, "r5-test": [i for i in test_idx if items[i].text in r5]}
+    groups = {"dev+train": train_idx, "test": test_idx, "r5-test": [i for i in test_idx if items[i].text in r5]}
     out = {"stale": stale, "covered": list(model.rules), "thresholds": dict(model.thresholds), "tables": {}}
     for name, idx in groups.items():
         sel = [items[i] for i in idx]

@@ -70,7 +70,7 @@ def corpus_module():
     return redlines_corpus
 
 
-def dev_items(corpus_dir: Path | None = None) -> list:
+def training_items(corpus_dir: Path | None = None) -> list:
     """The training sentences: the DEV and TRAIN splits, in load order."""
     rc = corpus_module()
     items = rc.load_corpus(corpus_dir or rc.CORPUS_DIR)
@@ -363,7 +363,7 @@ def stale_reason(ruleset, items=None) -> str | None:
         model = learned.load_model(path)
     except learned.ModelError as exc:
         return str(exc)
-    items = dev_items() if items is None else items
+    items = training_items() if items is None else items
     if model.meta.get("fingerprint") != fingerprint(items):
         return (f"模型 {path.name} 不是用当前语料的 DEV/TRAIN 集训练的（指纹 {model.meta.get('fingerprint')} ≠ "
                 f"{fingerprint(items)}）")
@@ -385,7 +385,7 @@ def main(argv=None) -> int:
         return 1 if why else 0
     sklearn, _, _ = _sklearn()
     cfg = config(rs)
-    items = dev_items()
+    items = training_items()
     print(f"DEV + TRAIN 集 {len(items)} 句（含繁体/拼音变体），规则 {', '.join(cfg['rules'])}", file=sys.stderr)
     model = train(items, rs, cfg, progress=lambda m: print(m, file=sys.stderr))
     model.update({"sklearn": sklearn.__version__, "fingerprint": fingerprint(items), "dev_sentences": len(items),
